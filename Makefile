@@ -1,0 +1,50 @@
+# Every target installs what it needs from the committed lock: a fresh clone needs only
+# Python 3.11 and Java 17.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-from-lock
+# MWAA's published constraints for its Airflow 3.2.1 image; `make lock` resolves against them.
+MWAA_CONSTRAINTS ?= https://raw.githubusercontent.com/apache/airflow/constraints-3.2.1/constraints-3.12.txt
+
+export SPARK_LOCAL_IP := 127.0.0.1
+
+.PHONY: venv lint format test demo lock bench-parse clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/dev.lock scripts/check_prereqs.sh
+	@scripts/check_prereqs.sh $(PYTHON)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --python $(BIN)/python requirements/dev.lock
+	@touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest
+
+demo: venv
+	@echo "make demo: the local AWS endpoint is not available yet" >&2
+	@exit 1
+
+# Re-resolve the dev lock (needs the constraints file: a URL, or a local copy via MWAA_CONSTRAINTS=path).
+lock: venv
+	$(BIN)/uv pip compile requirements/dev.in --constraint $(MWAA_CONSTRAINTS) \
+	  --python-version 3.11 --generate-hashes --no-header \
+	  --output-file requirements/dev.lock
+	@sed -i 's|-c $(MWAA_CONSTRAINTS)|-c mwaa-constraints-3.2.1|' requirements/dev.lock
+
+bench-parse: venv
+	$(BIN)/python benchmarks/dag_parse_benchmark.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build

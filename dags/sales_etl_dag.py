@@ -1,0 +1,111 @@
+"""Daily sales ETL: S3 -> Glue crawler -> Glue Spark job -> Glue crawler -> Lambda.
+
+Replaces the Glue cron trigger ``cron(0 2 * * ? *)``. Each run processes exactly one day,
+its data interval start (``ds``), so reruns and backfills are safe and repeatable.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.operators.lambda_function import (
+    LambdaInvokeFunctionOperator,
+)
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
+
+from sales_etl import glue_resources as glue
+from sales_etl import tasks
+from sales_etl.layout import PROCESSED_TABLES, RAW_SALES_PREFIX
+from sales_etl.params import MANUAL_RUN_PARAMS
+from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
+
+PROCESSED_ASSETS = [Asset(name=f"sales_etl.{table}") for table in PROCESSED_TABLES]
+
+with DAG(
+    dag_id="sales_etl",
+    description="One day of raw sales into validated, cataloged daily tables",
+    doc_md=__doc__,
+    # The 02:00 UTC run on D+1 covers the finished day D: a data-interval timetable makes
+    # ``ds`` = D (a plain cron string would make it D+1, a day that has just begun).
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    # Missed days are recovered on purpose with `airflow backfill create`, never by a flood of
+    # catch-up runs after a deploy or a pause.
+    catchup=False,
+    # Runs of different days share the customer_metrics history and the crawlers: one at a
+    # time, in date order, keeps backfills exact.
+    max_active_runs=1,
+    dagrun_timeout=tasks.DAGRUN_TIMEOUT,
+    default_args=tasks.DEFAULT_ARGS,
+    params=MANUAL_RUN_PARAMS,
+    user_defined_macros=TEMPLATE_MACROS,
+    tags=["sales", "etl", "glue", "lambda"],
+) as dag:
+    wait_for_sales = S3KeySensor(
+        task_id="wait_for_sales",
+        doc_md="Wait until the day's sales partition has at least one CSV file.",
+        bucket_name="{{ pipeline_config().bucket }}",
+        bucket_key=RAW_SALES_PREFIX + "order_date={{ run_date() }}/*.csv",
+        wildcard_match=True,
+        deferrable=True,
+        poke_interval=tasks.SALES_POKE_INTERVAL.total_seconds(),
+        timeout=tasks.SALES_WAIT.total_seconds(),
+        execution_timeout=tasks.SALES_WAIT,
+    )
+
+    crawl_raw = GlueCrawlerOperator(
+        task_id="crawl_raw",
+        doc_md="Catalog the raw sales and customer snapshots.",
+        config=glue.raw_crawler_config(),
+        poll_interval=tasks.CRAWL_POLL_SECONDS,
+        fail_on_already_running=False,
+        execution_timeout=tasks.CRAWL_TIMEOUT,
+    )
+
+    transform = GlueJobOperator(
+        task_id="transform",
+        doc_md="Run the Spark job for the day: validate, quarantine, aggregate, write manifest.",
+        job_name="{{ pipeline_config().glue_job }}",
+        job_desc="Sales ETL: one day of raw sales -> processed tables, quarantine, manifest",
+        script_location=glue.glue_script_location(),
+        iam_role_arn="{{ pipeline_config().glue_role_arn }}",
+        create_job_kwargs=glue.glue_job_definition(),
+        script_args=glue.glue_job_arguments(),
+        pre_execute=apply_glue_job_sizing,
+        concurrent_run_limit=1,
+        retry_limit=0,  # Airflow owns retries; a Glue-level retry would hide them
+        update_config=True,
+        stop_job_run_on_kill=True,
+        deferrable=True,
+        verbose=True,
+        waiter_delay=tasks.GLUE_POLL_SECONDS,
+        waiter_max_attempts=tasks.GLUE_MAX_POLLS,
+        retries=tasks.GLUE_RETRIES,
+        execution_timeout=tasks.GLUE_TASK_TIMEOUT,
+    )
+
+    crawl_processed = GlueCrawlerOperator(
+        task_id="crawl_processed",
+        doc_md="Catalog the day's new processed partitions.",
+        config=glue.processed_crawler_config(),
+        poll_interval=tasks.CRAWL_POLL_SECONDS,
+        fail_on_already_running=False,
+        execution_timeout=tasks.CRAWL_TIMEOUT,
+    )
+
+    post_process = LambdaInvokeFunctionOperator(
+        task_id="post_process",
+        doc_md="Check the run's manifest, publish metrics, notify on quarantined rows.",
+        function_name="{{ pipeline_config().lambda_function }}",
+        payload="{{ post_process_payload() }}",
+        invocation_type="RequestResponse",
+        log_type="Tail",
+        botocore_config=tasks.LAMBDA_BOTOCORE_CONFIG,
+        retries=tasks.LAMBDA_RETRIES,
+        execution_timeout=tasks.LAMBDA_TIMEOUT,
+        outlets=PROCESSED_ASSETS,
+    )
+
+    chain(wait_for_sales, crawl_raw, transform, crawl_processed, post_process)

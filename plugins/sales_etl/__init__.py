@@ -1,0 +1,1 @@
+"""Shared code for the sales ETL DAG: config, S3 layout and run-time template helpers."""

@@ -1,0 +1,94 @@
+"""What a task resolves when it runs: the config Variable, the run date, the Glue job sizing.
+
+These are registered as the DAG's ``user_defined_macros`` and used inside templates, so the
+Variable is read when a task renders its fields, never when the scheduler parses the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import pass_context
+
+from sales_etl.config import CONFIG_VARIABLE, PipelineConfig, load_config
+from sales_etl.layout import manifest_key, s3_uri
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_config() -> PipelineConfig:
+    """The config for this environment: defaults merged with the ``sales_etl_config`` Variable."""
+    from airflow.sdk import Variable  # imported here: only ever needed inside a running task
+
+    return load_config(Variable.get(CONFIG_VARIABLE, default=None))
+
+
+def parse_run_date(value: str, source: str) -> str:
+    """Validate a YYYY-MM-DD date string; the error names where it came from."""
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.isoformat() != value:
+        raise ValueError(f"{source} must be a real date in YYYY-MM-DD form, got {value!r}")
+    return value
+
+
+def resolve_run_date(context: Mapping[str, Any]) -> str:
+    """The day this run processes: the ``run_date`` param if given, else the interval start."""
+    requested = context["params"].get("run_date")
+    if requested:
+        return parse_run_date(requested, "param 'run_date'")
+    ds = context.get("ds")
+    if not ds:
+        raise ValueError(
+            "this run has no logical date; trigger it with a logical date or the 'run_date' param"
+        )
+    return ds
+
+
+def resolve_max_quarantine_ratio(context: Mapping[str, Any]) -> float:
+    override = context["params"].get("max_quarantine_ratio")
+    if override is not None:
+        return float(override)
+    return pipeline_config().max_quarantine_ratio
+
+
+def post_process_payload(context: Mapping[str, Any]) -> str:
+    """The Lambda's event: which manifest to check, and against which threshold."""
+    day = resolve_run_date(context)
+    event = {
+        "run_date": day,
+        "manifest_uri": s3_uri(pipeline_config().bucket, manifest_key(day)),
+        "max_quarantine_ratio": resolve_max_quarantine_ratio(context),
+    }
+    return json.dumps(event)
+
+
+def apply_glue_job_sizing(context: Mapping[str, Any]) -> None:
+    """Set the Glue job's numeric settings from config just before the task runs.
+
+    Jinja renders strings only and boto3 rejects a string NumberOfWorkers/Timeout, so these
+    cannot be templated; a pre_execute hook applies them at run time instead.
+    """
+    cfg = pipeline_config()
+    sizing = {
+        "GlueVersion": cfg.glue_version,
+        "WorkerType": cfg.glue_worker_type,
+        "NumberOfWorkers": cfg.glue_workers,
+        "Timeout": cfg.glue_timeout_minutes,
+    }
+    context["task"].create_job_kwargs.update(sizing)
+    log.info("Glue job sizing from config: %s", sizing)
+
+
+TEMPLATE_MACROS: dict[str, Any] = {
+    "pipeline_config": pipeline_config,
+    "run_date": pass_context(resolve_run_date),
+    "max_quarantine_ratio": pass_context(resolve_max_quarantine_ratio),
+    "post_process_payload": pass_context(post_process_payload),
+}

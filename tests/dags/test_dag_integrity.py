@@ -1,0 +1,234 @@
+"""The DAG as deployed: structure, schedule, defaults, and what each task renders for a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pendulum
+import pytest
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.sdk import CronDataIntervalTimetable
+from airflow.serialization.encoders import coerce_to_core_timetable
+from airflow.timetables.base import DataInterval, TimeRestriction
+
+from sales_etl.config import ConfigError
+from tests.dags.conftest import is_project_file
+from tests.dags.rendering import render
+
+EXPECTED_TASKS = [
+    ("wait_for_sales", S3KeySensor),
+    ("crawl_raw", GlueCrawlerOperator),
+    ("transform", GlueJobOperator),
+    ("crawl_processed", GlueCrawlerOperator),
+    ("post_process", LambdaInvokeFunctionOperator),
+]
+
+
+def test_dag_folder_imports_cleanly(dagbag):
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dags) == ["sales_etl"]
+
+
+def test_parsing_raises_no_warning_from_project_code(parse_result):
+    dagbag, caught = parse_result
+    ours = [str(w.message) for w in caught if is_project_file(w.filename)]
+    captured = {f: w for f, w in dagbag.captured_warnings.items() if is_project_file(f)}
+    assert ours == []
+    assert captured == {}
+
+
+def test_tasks_form_one_chain_in_pipeline_order(dag):
+    assert [t.task_id for t in dag.topological_sort()] == [name for name, _ in EXPECTED_TASKS]
+    for (name, operator_class), (next_name, _) in zip(
+        EXPECTED_TASKS, [*EXPECTED_TASKS[1:], (None, None)], strict=True
+    ):
+        task = dag.get_task(name)
+        assert type(task) is operator_class, name
+        assert task.downstream_task_ids == ({next_name} if next_name else set())
+
+
+def test_schedule_replaces_the_glue_cron_trigger(dag):
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.expression == "0 2 * * *"
+    assert str(dag.timetable.timezone) == "UTC"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.start_date == pendulum.datetime(2024, 1, 1, tz="UTC")
+
+
+def test_run_at_0200_processes_the_finished_previous_day(dag):
+    previous = DataInterval(
+        pendulum.datetime(2024, 1, 14, 2, tz="UTC"), pendulum.datetime(2024, 1, 15, 2, tz="UTC")
+    )
+    # The scheduler works on the core form of the timetable the DAG file declares.
+    timetable = coerce_to_core_timetable(dag.timetable)
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=previous,
+        restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True),
+    )
+    assert info.run_after == pendulum.datetime(2024, 1, 16, 2, tz="UTC")
+    assert info.data_interval.start.to_date_string() == "2024-01-15"
+
+
+def test_default_args_set_owner_retries_and_timeouts(dag):
+    assert dag.default_args["owner"] == "data-platform"
+    assert dag.default_args["retries"] == 2
+    assert dag.default_args["retry_exponential_backoff"] is True
+    assert dag.dagrun_timeout is not None
+    assert dag.tags and dag.doc_md
+    for task in dag.tasks:
+        assert task.owner == "data-platform"
+        assert task.execution_timeout is not None and task.execution_timeout > dt.timedelta(0)
+        assert task.doc_md, task.task_id
+
+
+def test_retries_fit_what_each_task_does(dag):
+    # A Glue contract failure would fail again (one retry for transient errors); a Lambda
+    # retry would re-publish metrics and re-notify.
+    expected = {
+        "wait_for_sales": 2,
+        "crawl_raw": 2,
+        "transform": 1,
+        "crawl_processed": 2,
+        "post_process": 0,
+    }
+    assert {task.task_id: task.retries for task in dag.tasks} == expected
+
+
+def test_long_waits_are_deferrable_and_bounded(dag):
+    sensor = dag.get_task("wait_for_sales")
+    assert sensor.deferrable and sensor.wildcard_match
+    assert sensor.timeout <= sensor.execution_timeout.total_seconds()
+    glue = dag.get_task("transform")
+    assert glue.deferrable and glue.stop_job_run_on_kill and glue.update_config
+    # The deferral cap must outlast the task timeout, or Airflow gives up on a live run.
+    assert glue.waiter_delay * glue.waiter_max_attempts >= glue.execution_timeout.total_seconds()
+    for crawler in ("crawl_raw", "crawl_processed"):
+        assert dag.get_task(crawler).fail_on_already_running is False
+
+
+def test_lambda_waits_long_and_never_reinvokes(dag):
+    task = dag.get_task("post_process")
+    assert task.botocore_config["retries"] == {"max_attempts": 0}
+    assert task.botocore_config["read_timeout"] >= 900
+    assert task.invocation_type == "RequestResponse"
+
+
+def test_processed_tables_are_assets_emitted_after_validation(dag):
+    outlets = {asset.name for asset in dag.get_task("post_process").outlets}
+    assert outlets == {
+        "sales_etl.daily_sales",
+        "sales_etl.customer_daily",
+        "sales_etl.customer_metrics",
+    }
+
+
+def test_every_task_renders_its_own_day(dag, config_variable):
+    sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
+    assert sensor.bucket_name == "sales-etl-local"
+    assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/*.csv"
+
+    glue, _ = render(dag, "transform", "2024-01-15")
+    assert glue.script_args == {
+        "--run_date": "2024-01-15",
+        "--data_uri": "s3://sales-etl-local",
+        "--max_quarantine_ratio": "0.05",
+    }
+    assert glue.script_location == "s3://sales-etl-local/scripts/sales_etl_job.py"
+    assert glue.create_job_kwargs["DefaultArguments"]["--extra-py-files"] == (
+        "s3://sales-etl-local/scripts/sales_etl_lib.zip"
+    )
+    assert glue.create_job_kwargs["DefaultArguments"]["--job-bookmark-option"] == (
+        "job-bookmark-disable"
+    )
+
+    lam, _ = render(dag, "post_process", "2024-01-15")
+    assert json.loads(lam.payload) == {
+        "run_date": "2024-01-15",
+        "manifest_uri": "s3://sales-etl-local/manifests/run_date=2024-01-15/manifest.json",
+        "max_quarantine_ratio": 0.05,
+    }
+
+
+def test_crawlers_render_targets_and_names(dag, config_variable):
+    raw, _ = render(dag, "crawl_raw", "2024-01-15")
+    assert raw.config["Name"] == "sales_etl_raw"
+    assert raw.config["TablePrefix"] == "raw_"
+    assert [t["Path"] for t in raw.config["Targets"]["S3Targets"]] == [
+        "s3://sales-etl-local/raw-data/sales/",
+        "s3://sales-etl-local/raw-data/customers/",
+    ]
+    processed, _ = render(dag, "crawl_processed", "2024-01-15")
+    assert processed.config["Targets"]["S3Targets"] == [
+        {"Path": "s3://sales-etl-local/processed-data/"}
+    ]
+
+
+def test_config_variable_overrides_names_everywhere(dag, config_variable):
+    config_variable(json.dumps({"bucket": "acme-sales-prod", "glue_job": "sales_prod"}))
+    sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
+    glue, _ = render(dag, "transform", "2024-01-15")
+    assert sensor.bucket_name == "acme-sales-prod"
+    assert glue.job_name == "sales_prod"
+    assert glue.script_args["--data_uri"] == "s3://acme-sales-prod"
+
+
+def test_glue_sizing_is_applied_from_config_before_execute(dag, config_variable):
+    config_variable(json.dumps({"glue_workers": 10, "glue_worker_type": "G.2X"}))
+    glue, context = render(dag, "transform", "2024-01-15")
+    glue._pre_execute_hook(context)
+    assert glue.create_job_kwargs["NumberOfWorkers"] == 10
+    assert glue.create_job_kwargs["WorkerType"] == "G.2X"
+    assert glue.create_job_kwargs["GlueVersion"] == "5.0"
+    assert glue.create_job_kwargs["Timeout"] == 60
+
+
+def test_manual_params_override_the_day_and_threshold(dag, config_variable):
+    glue, _ = render(dag, "transform", None, run_date="2024-03-01", max_quarantine_ratio=0.2)
+    assert glue.script_args["--run_date"] == "2024-03-01"
+    assert glue.script_args["--max_quarantine_ratio"] == "0.2"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"run_date": "2024/01/15"},
+        {"run_date": "15-01-2024"},
+        {"max_quarantine_ratio": 1.5},
+        {"max_quarantine_ratio": "lots"},
+    ],
+)
+def test_malformed_params_are_rejected_before_the_run(dag, params):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        render(dag, "transform", "2024-01-15", **params)
+
+
+def test_impossible_run_date_names_the_param(dag, config_variable):
+    with pytest.raises(ValueError, match=r"param 'run_date' must be a real date.*2024-02-30"):
+        render(dag, "transform", "2024-01-15", run_date="2024-02-30")
+
+
+def test_run_without_logical_date_or_param_is_a_clear_error(dag, config_variable):
+    with pytest.raises(ValueError, match="no logical date"):
+        render(dag, "wait_for_sales", None)
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ('{"bukcet": "x"}', r"unknown key\(s\) \['bukcet'\]"),
+        ('{"bucket": "Not_A_Bucket"}', r"'bucket' must be a valid S3 bucket name"),
+        ("not json", "is not valid JSON"),
+        ('{"glue_workers": "ten"}', r"'glue_workers' must be int"),
+    ],
+)
+def test_bad_config_fails_the_task_with_the_key_named(dag, config_variable, variable, message):
+    config_variable(variable)
+    with pytest.raises(ConfigError, match=message):
+        render(dag, "wait_for_sales", "2024-01-15")

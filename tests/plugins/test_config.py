@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sales_etl.config import ConfigError, PipelineConfig, load_config
+
+
+def test_defaults_point_at_the_local_endpoint_account():
+    cfg = load_config(None)
+    assert cfg == PipelineConfig()
+    assert cfg.bucket == "sales-etl-local"
+    assert ":123456789012:" in cfg.glue_role_arn
+
+
+def test_partial_override_keeps_the_other_defaults():
+    cfg = load_config('{"bucket": "acme-sales", "glue_workers": 5, "max_quarantine_ratio": 0}')
+    assert (cfg.bucket, cfg.glue_workers, cfg.max_quarantine_ratio) == ("acme-sales", 5, 0)
+    assert cfg.glue_job == PipelineConfig().glue_job
+
+
+def test_mapping_and_json_give_the_same_config():
+    assert load_config({"glue_job": "j"}) == load_config('{"glue_job": "j"}')
+
+
+def test_config_is_immutable():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        load_config(None).bucket = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ("[1, 2]", "must be a JSON object, got list"),
+        ('{"bucket": "a"}', "'bucket' must be a valid S3 bucket name"),
+        ('{"bucket": "192.168.1.1"}', "'bucket' must be a valid S3 bucket name"),
+        ('{"glue_role_arn": "my-role"}', "'glue_role_arn' must be an IAM role ARN"),
+        ('{"glue_job": "has space"}', "'glue_job' must be a valid Glue name"),
+        ('{"lambda_function": "x:y"}', "'lambda_function' must be a valid Lambda function name"),
+        ('{"glue_worker_type": "huge"}', "'glue_worker_type' must be a Glue worker type"),
+        ('{"glue_version": "five"}', "'glue_version' must look like '5.0'"),
+        ('{"glue_workers": 1}', "'glue_workers' must be 2..1000"),
+        ('{"glue_workers": true}', "'glue_workers' must be int, got bool"),
+        ('{"glue_workers": 2.5}', "'glue_workers' must be int, got float"),
+        ('{"glue_timeout_minutes": 0}', "'glue_timeout_minutes' must be 1..2880"),
+        ('{"max_quarantine_ratio": -0.1}', "'max_quarantine_ratio' must be between 0 and 1"),
+        ('{"max_quarantine_ratio": "5%"}', "'max_quarantine_ratio' must be float, got str"),
+        ('{"raw_table_prefix": "Raw-"}', "'raw_table_prefix' must be lowercase"),
+        ('{"bucket": null}', "'bucket' must be str, got NoneType"),
+    ],
+)
+def test_invalid_values_are_rejected_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(overrides)
+    assert message in str(excinfo.value)
+
+
+def test_unknown_keys_are_listed_with_the_known_ones():
+    with pytest.raises(ConfigError) as excinfo:
+        load_config({"bucket_name": "x", "region": "y"})
+    message = str(excinfo.value)
+    assert "['bucket_name', 'region']" in message
+    assert "'bucket'" in message
