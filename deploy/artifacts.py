@@ -1,0 +1,288 @@
+"""Publish the pipeline's code artifacts: the S3 bucket, the Glue scripts, the Lambda function.
+
+Shared by the local demo (against the local AWS endpoint) and the MWAA deploy command (against
+real AWS), so every function takes its boto3 client and explicit arguments, reads no global
+config, and is idempotent: running it twice with the same inputs changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+logger = logging.getLogger(__name__)
+
+GLUE_ENTRY_SCRIPT = "sales_etl_job.py"
+# Object metadata key holding the SHA-256 of the uploaded content. ETags are MD5 only for
+# single-part, non-KMS uploads, so a hash we store ourselves is the reliable comparison.
+CONTENT_HASH_METADATA = "content-sha256"
+# Zip entries get this timestamp so the same tree always gives the same bytes (and the same
+# CodeSha256: no spurious Lambda update). 1980-01-01 is the earliest date a zip can hold.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_ZIP_FILE_MODE = 0o100644  # regular file, rw-r--r--
+_ZIP_SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+_ZIP_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+class ArtifactError(Exception):
+    """An artifact cannot be built or published; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- S3 bucket
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
+    """Create ``bucket`` in ``region`` unless it exists. Returns True when it was created."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in {"404", "NoSuchBucket", "NotFound"}:
+            # 403 means the name exists but belongs to someone else (bucket names are global).
+            raise ArtifactError(
+                f"cannot use bucket {bucket!r}: HeadBucket returned {code}"
+            ) from exc
+
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    # us-east-1 is the default location and rejects an explicit LocationConstraint.
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        # Lost a race with another deploy of ours: the bucket is there, which is all we want.
+        if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+            raise
+        return False
+    s3.get_waiter("bucket_exists").wait(Bucket=bucket)
+    logger.info("created bucket s3://%s in %s", bucket, region)
+    return True
+
+
+# --------------------------------------------------------------------------- Glue scripts
+
+
+@dataclass(frozen=True)
+class GlueScriptLocations:
+    """Where the Glue job's code lives after publishing."""
+
+    script_location: str
+    """s3:// URI of the entry script (the job's ``Command.ScriptLocation``)."""
+    extra_py_files: str
+    """Comma-separated s3:// URIs of the other modules (the ``--extra-py-files`` argument)."""
+    uploaded: tuple[str, ...]
+    """Keys written by this call (empty when nothing changed)."""
+    unchanged: tuple[str, ...]
+    """Keys already holding identical content."""
+
+
+def _is_glue_module(path: Path) -> bool:
+    name = path.name
+    return not (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
+
+
+def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes) -> bool:
+    """Upload ``body`` unless the object already has the same content. True when uploaded."""
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+    else:
+        if head.get("Metadata", {}).get(CONTENT_HASH_METADATA) == digest:
+            return False
+        # Objects uploaded by other tools have no hash metadata; a plain ETag is the MD5.
+        etag = head.get("ETag", "").strip('"')
+        if CONTENT_HASH_METADATA not in head.get("Metadata", {}) and (
+            etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
+        ):
+            return False
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body,
+        ContentType="text/x-python",
+        Metadata={CONTENT_HASH_METADATA: digest},
+    )
+    return True
+
+
+def publish_glue_scripts(
+    s3: Any, bucket: str, scripts_dir: Path, prefix: str = "scripts/"
+) -> GlueScriptLocations:
+    """Upload the Glue entry script and its sibling modules to ``s3://bucket/prefix``.
+
+    Only top-level ``*.py`` files are published (``--extra-py-files`` takes files, not
+    packages); tests and caches are skipped. Unchanged files are not re-uploaded.
+    Objects for modules deleted locally are left in place: a running job may still use them.
+    """
+    scripts_dir = Path(scripts_dir)
+    entry = scripts_dir / GLUE_ENTRY_SCRIPT
+    if not entry.is_file():
+        raise ArtifactError(f"Glue entry script not found: {entry}")
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    modules = sorted(
+        p for p in scripts_dir.glob("*.py") if p.name != GLUE_ENTRY_SCRIPT and _is_glue_module(p)
+    )
+
+    uploaded: list[str] = []
+    unchanged: list[str] = []
+    for path in [entry, *modules]:
+        key = f"{prefix}{path.name}"
+        (uploaded if _put_if_changed(s3, bucket, key, path.read_bytes()) else unchanged).append(key)
+    if uploaded:
+        logger.info("uploaded Glue scripts to s3://%s: %s", bucket, ", ".join(uploaded))
+
+    return GlueScriptLocations(
+        script_location=f"s3://{bucket}/{prefix}{entry.name}",
+        extra_py_files=",".join(f"s3://{bucket}/{prefix}{p.name}" for p in modules),
+        uploaded=tuple(uploaded),
+        unchanged=tuple(unchanged),
+    )
+
+
+# --------------------------------------------------------------------------- Lambda zip
+
+
+def _zip_members(source_dir: Path) -> list[Path]:
+    members = []
+    for path in source_dir.rglob("*"):
+        relative = path.relative_to(source_dir)
+        if any(part in _ZIP_SKIP_DIRS for part in relative.parts):
+            continue
+        if path.is_file() and not path.name.endswith(_ZIP_SKIP_SUFFIXES):
+            members.append(path)
+    # Sort by the archive name so the order does not depend on the filesystem.
+    return sorted(members, key=lambda p: p.relative_to(source_dir).as_posix())
+
+
+def build_lambda_zip(source_dir: Path) -> bytes:
+    """Zip the files under ``source_dir`` (at the archive root), byte-for-byte reproducibly.
+
+    Sorted entries, fixed timestamps and permissions, no bytecode caches: the same tree gives
+    the same bytes, so an unchanged function is never redeployed.
+    """
+    source_dir = Path(source_dir)
+    if not source_dir.is_dir():
+        raise ArtifactError(f"Lambda source directory not found: {source_dir}")
+    members = _zip_members(source_dir)
+    if not members:
+        raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in members:
+            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so external_attr is read as a mode everywhere
+            info.external_attr = _ZIP_FILE_MODE << 16
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- Lambda function
+
+
+def code_sha256(zip_bytes: bytes) -> str:
+    """The CodeSha256 Lambda reports for a zip: base64 of the SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode("ascii")
+
+
+def _wait(
+    lambda_client: Any, waiter_name: str, function_name: str, delay: float, attempts: int
+) -> None:
+    lambda_client.get_waiter(waiter_name).wait(
+        FunctionName=function_name,
+        WaiterConfig={"Delay": delay, "MaxAttempts": attempts},
+    )
+
+
+def publish_lambda(
+    lambda_client: Any,
+    function_name: str,
+    role_arn: str,
+    zip_bytes: bytes,
+    *,
+    handler: str = "handler.lambda_handler",
+    runtime: str = "python3.12",
+    timeout: int = 60,
+    memory: int = 256,
+    environment: dict[str, str] | None = None,
+    description: str = "",
+    waiter_delay: float = 5,
+    waiter_max_attempts: int = 60,
+) -> str:
+    """Create the function, or bring its code and configuration up to date. Returns its ARN.
+
+    Code is updated only when the CodeSha256 differs and configuration only when a managed
+    setting differs, so a re-run with the same inputs makes no change (and no new revision).
+    Waits until the function is Active and its last update Successful, so an invoke right after
+    runs the new code.
+    """
+    desired = {
+        "Role": role_arn,
+        "Handler": handler,
+        "Runtime": runtime,
+        "Timeout": timeout,
+        "MemorySize": memory,
+        "Description": description,
+        "Environment": {"Variables": dict(environment or {})},
+    }
+    try:
+        current = lambda_client.get_function(FunctionName=function_name)["Configuration"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        created = lambda_client.create_function(
+            FunctionName=function_name,
+            Code={"ZipFile": zip_bytes},
+            PackageType="Zip",
+            Publish=False,
+            **desired,
+        )
+        _wait(lambda_client, "function_active_v2", function_name, waiter_delay, waiter_max_attempts)
+        logger.info("created Lambda function %s", function_name)
+        return created["FunctionArn"]
+
+    # A function mid-update rejects further updates (ResourceConflictException): wait first.
+    _wait(lambda_client, "function_active_v2", function_name, waiter_delay, waiter_max_attempts)
+    _wait(lambda_client, "function_updated_v2", function_name, waiter_delay, waiter_max_attempts)
+
+    if current.get("CodeSha256") != code_sha256(zip_bytes):
+        lambda_client.update_function_code(FunctionName=function_name, ZipFile=zip_bytes)
+        # Code and configuration updates cannot overlap.
+        _wait(
+            lambda_client, "function_updated_v2", function_name, waiter_delay, waiter_max_attempts
+        )
+        logger.info("updated code of Lambda function %s", function_name)
+
+    actual = {
+        "Role": current.get("Role"),
+        "Handler": current.get("Handler"),
+        "Runtime": current.get("Runtime"),
+        "Timeout": current.get("Timeout"),
+        "MemorySize": current.get("MemorySize"),
+        "Description": current.get("Description", ""),
+        # AWS omits Environment entirely when the function has no variables.
+        "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+    }
+    changed = {k: v for k, v in desired.items() if actual[k] != v}
+    if changed:
+        lambda_client.update_function_configuration(FunctionName=function_name, **changed)
+        _wait(
+            lambda_client, "function_updated_v2", function_name, waiter_delay, waiter_max_attempts
+        )
+        logger.info(
+            "updated configuration of Lambda function %s: %s", function_name, ", ".join(changed)
+        )
+    return current["FunctionArn"]
