@@ -18,9 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sales_etl.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
+
 logger = logging.getLogger(__name__)
 
-GLUE_ENTRY_SCRIPT = "sales_etl_job.py"
 # Object metadata key holding the SHA-256 of the uploaded content. ETags are MD5 only for
 # single-part, non-KMS uploads, so a hash we store ourselves is the reliable comparison.
 CONTENT_HASH_METADATA = "content-sha256"
@@ -68,6 +69,49 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- zip archives
+
+
+def _zip_members(source_dir: Path) -> list[Path]:
+    members = []
+    for path in source_dir.rglob("*"):
+        relative = path.relative_to(source_dir)
+        if any(part in _ZIP_SKIP_DIRS for part in relative.parts):
+            continue
+        if path.is_file() and not path.name.endswith(_ZIP_SKIP_SUFFIXES):
+            members.append(path)
+    return members
+
+
+def build_zip(source_dir: Path, members: list[Path]) -> bytes:
+    """Zip ``members`` (named relative to ``source_dir``), byte-for-byte reproducibly.
+
+    Sorted entries, fixed timestamps and permissions: the same files give the same bytes, so
+    an unchanged artifact is never re-uploaded or redeployed.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        # Sort by the archive name so the order does not depend on the filesystem.
+        for path in sorted(members, key=lambda p: p.relative_to(source_dir).as_posix()):
+            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so external_attr is read as a mode everywhere
+            info.external_attr = _ZIP_FILE_MODE << 16
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+def build_lambda_zip(source_dir: Path) -> bytes:
+    """Zip the files under ``source_dir`` at the archive root, without bytecode caches."""
+    source_dir = Path(source_dir)
+    if not source_dir.is_dir():
+        raise ArtifactError(f"Lambda source directory not found: {source_dir}")
+    members = _zip_members(source_dir)
+    if not members:
+        raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
+    return build_zip(source_dir, members)
+
+
 # --------------------------------------------------------------------------- Glue scripts
 
 
@@ -78,7 +122,7 @@ class GlueScriptLocations:
     script_location: str
     """s3:// URI of the entry script (the job's ``Command.ScriptLocation``)."""
     extra_py_files: str
-    """Comma-separated s3:// URIs of the other modules (the ``--extra-py-files`` argument)."""
+    """s3:// URI of the zip of the entry script's modules (the ``--extra-py-files`` argument)."""
     uploaded: tuple[str, ...]
     """Keys written by this call (empty when nothing changed)."""
     unchanged: tuple[str, ...]
@@ -87,10 +131,20 @@ class GlueScriptLocations:
 
 def _is_glue_module(path: Path) -> bool:
     name = path.name
-    return not (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py")
+    return not (
+        name == GLUE_ENTRY_SCRIPT
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
 
 
-def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes) -> bool:
+def glue_library_modules(scripts_dir: Path) -> list[Path]:
+    """The entry script's importable modules: top-level ``*.py`` files, tests excluded."""
+    return sorted(p for p in Path(scripts_dir).glob("*.py") if _is_glue_module(p))
+
+
+def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> bool:
     """Upload ``body`` unless the object already has the same content. True when uploaded."""
     digest = hashlib.sha256(body).hexdigest()
     try:
@@ -111,83 +165,47 @@ def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes) -> bool:
         Bucket=bucket,
         Key=key,
         Body=body,
-        ContentType="text/x-python",
+        ContentType=content_type,
         Metadata={CONTENT_HASH_METADATA: digest},
     )
     return True
 
 
 def publish_glue_scripts(
-    s3: Any, bucket: str, scripts_dir: Path, prefix: str = "scripts/"
+    s3: Any, bucket: str, scripts_dir: Path, prefix: str = SCRIPTS_PREFIX
 ) -> GlueScriptLocations:
-    """Upload the Glue entry script and its sibling modules to ``s3://bucket/prefix``.
+    """Upload the Glue entry script and a zip of its modules to ``s3://bucket/prefix``.
 
-    Only top-level ``*.py`` files are published (``--extra-py-files`` takes files, not
-    packages); tests and caches are skipped. Unchanged files are not re-uploaded.
-    Objects for modules deleted locally are left in place: a running job may still use them.
+    The modules travel as one zip with a fixed name, so the job definition (and the DAG) name
+    one object whatever modules the job has; Glue puts ``--extra-py-files`` zips on the
+    Python path. Unchanged objects are not re-uploaded.
     """
     scripts_dir = Path(scripts_dir)
     entry = scripts_dir / GLUE_ENTRY_SCRIPT
     if not entry.is_file():
         raise ArtifactError(f"Glue entry script not found: {entry}")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    modules = sorted(
-        p for p in scripts_dir.glob("*.py") if p.name != GLUE_ENTRY_SCRIPT and _is_glue_module(p)
-    )
+    library = build_zip(scripts_dir, glue_library_modules(scripts_dir))
+    artifacts = [
+        (GLUE_ENTRY_SCRIPT, entry.read_bytes(), "text/x-python"),
+        (GLUE_LIBRARY_ZIP, library, "application/zip"),
+    ]
 
     uploaded: list[str] = []
     unchanged: list[str] = []
-    for path in [entry, *modules]:
-        key = f"{prefix}{path.name}"
-        (uploaded if _put_if_changed(s3, bucket, key, path.read_bytes()) else unchanged).append(key)
+    for name, body, content_type in artifacts:
+        key = prefix + name
+        changed = _put_if_changed(s3, bucket, key, body, content_type)
+        (uploaded if changed else unchanged).append(key)
     if uploaded:
         logger.info("uploaded Glue scripts to s3://%s: %s", bucket, ", ".join(uploaded))
 
     return GlueScriptLocations(
-        script_location=f"s3://{bucket}/{prefix}{entry.name}",
-        extra_py_files=",".join(f"s3://{bucket}/{prefix}{p.name}" for p in modules),
+        script_location=f"s3://{bucket}/{prefix}{GLUE_ENTRY_SCRIPT}",
+        extra_py_files=f"s3://{bucket}/{prefix}{GLUE_LIBRARY_ZIP}",
         uploaded=tuple(uploaded),
         unchanged=tuple(unchanged),
     )
-
-
-# --------------------------------------------------------------------------- Lambda zip
-
-
-def _zip_members(source_dir: Path) -> list[Path]:
-    members = []
-    for path in source_dir.rglob("*"):
-        relative = path.relative_to(source_dir)
-        if any(part in _ZIP_SKIP_DIRS for part in relative.parts):
-            continue
-        if path.is_file() and not path.name.endswith(_ZIP_SKIP_SUFFIXES):
-            members.append(path)
-    # Sort by the archive name so the order does not depend on the filesystem.
-    return sorted(members, key=lambda p: p.relative_to(source_dir).as_posix())
-
-
-def build_lambda_zip(source_dir: Path) -> bytes:
-    """Zip the files under ``source_dir`` (at the archive root), byte-for-byte reproducibly.
-
-    Sorted entries, fixed timestamps and permissions, no bytecode caches: the same tree gives
-    the same bytes, so an unchanged function is never redeployed.
-    """
-    source_dir = Path(source_dir)
-    if not source_dir.is_dir():
-        raise ArtifactError(f"Lambda source directory not found: {source_dir}")
-    members = _zip_members(source_dir)
-    if not members:
-        raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in members:
-            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # Unix, so external_attr is read as a mode everywhere
-            info.external_attr = _ZIP_FILE_MODE << 16
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
-    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- Lambda function

@@ -99,21 +99,27 @@ def s3_keys(s3: Any) -> list[str]:
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
-def test_publish_glue_scripts_uploads_entry_and_modules(s3: Any, scripts_dir: Path) -> None:
+def zip_names(s3: Any, key: str) -> list[str]:
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return archive.namelist()
+
+
+def test_publish_glue_scripts_uploads_entry_and_module_zip(s3: Any, scripts_dir: Path) -> None:
     ensure_bucket(s3, BUCKET, REGION)
 
     result = publish_glue_scripts(s3, BUCKET, scripts_dir)
 
     assert result.script_location == f"s3://{BUCKET}/scripts/sales_etl_job.py"
-    assert result.extra_py_files == (
-        f"s3://{BUCKET}/scripts/schema.py,s3://{BUCKET}/scripts/transforms.py"
-    )
-    expected = ["scripts/sales_etl_job.py", "scripts/schema.py", "scripts/transforms.py"]
+    assert result.extra_py_files == f"s3://{BUCKET}/scripts/sales_etl_lib.zip"
+    expected = ["scripts/sales_etl_job.py", "scripts/sales_etl_lib.zip"]
     assert sorted(result.uploaded) == expected
     assert result.unchanged == ()
     assert s3_keys(s3) == expected
-    body = s3.get_object(Bucket=BUCKET, Key="scripts/transforms.py")["Body"].read()
-    assert body == (scripts_dir / "transforms.py").read_bytes()
+    # Only the top-level modules: no tests, caches, notes or nested files.
+    assert zip_names(s3, "scripts/sales_etl_lib.zip") == ["schema.py", "transforms.py"]
+    body = s3.get_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py")["Body"].read()
+    assert body == (scripts_dir / "sales_etl_job.py").read_bytes()
 
 
 def test_publish_glue_scripts_skips_unchanged_and_reuploads_changed(
@@ -132,9 +138,8 @@ def test_publish_glue_scripts_skips_unchanged_and_reuploads_changed(
 
     write(scripts_dir / "transforms.py", "def clean(df):\n    return df.dropna()\n")
     changed = publish_glue_scripts(s3, BUCKET, scripts_dir)
-    assert changed.uploaded == ("scripts/transforms.py",)
-    body = s3.get_object(Bucket=BUCKET, Key="scripts/transforms.py")["Body"].read()
-    assert body == b"def clean(df):\n    return df.dropna()\n"
+    assert changed.uploaded == ("scripts/sales_etl_lib.zip",)
+    assert changed.unchanged == ("scripts/sales_etl_job.py",)
 
 
 def test_publish_glue_scripts_trusts_etag_of_foreign_upload(s3: Any, scripts_dir: Path) -> None:
@@ -142,13 +147,13 @@ def test_publish_glue_scripts_trusts_etag_of_foreign_upload(s3: Any, scripts_dir
     ensure_bucket(s3, BUCKET, REGION)
     entry = (scripts_dir / "sales_etl_job.py").read_bytes()
     s3.put_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py", Body=entry)
-    s3.put_object(Bucket=BUCKET, Key="scripts/schema.py", Body=b"stale\n")
+    s3.put_object(Bucket=BUCKET, Key="scripts/sales_etl_lib.zip", Body=b"stale")
 
     result = publish_glue_scripts(s3, BUCKET, scripts_dir)
 
     assert result.unchanged == ("scripts/sales_etl_job.py",)
-    assert sorted(result.uploaded) == ["scripts/schema.py", "scripts/transforms.py"]
-    head = s3.head_object(Bucket=BUCKET, Key="scripts/schema.py")
+    assert result.uploaded == ("scripts/sales_etl_lib.zip",)
+    head = s3.head_object(Bucket=BUCKET, Key="scripts/sales_etl_lib.zip")
     assert CONTENT_HASH_METADATA in head["Metadata"]
 
 
@@ -159,8 +164,9 @@ def test_publish_glue_scripts_custom_prefix_and_no_modules(s3: Any, tmp_path: Pa
     result = publish_glue_scripts(s3, BUCKET, tmp_path, prefix="code/glue")
 
     assert result.script_location == f"s3://{BUCKET}/code/glue/sales_etl_job.py"
-    assert result.extra_py_files == ""
-    assert s3_keys(s3) == ["code/glue/sales_etl_job.py"]
+    assert s3_keys(s3) == ["code/glue/sales_etl_job.py", "code/glue/sales_etl_lib.zip"]
+    # The job definition always names the zip, so it exists even when empty.
+    assert zip_names(s3, "code/glue/sales_etl_lib.zip") == []
 
 
 def test_publish_glue_scripts_without_entry_script_fails(s3: Any, tmp_path: Path) -> None:
