@@ -36,12 +36,18 @@ demo: venv
 	@echo "make demo: the local AWS endpoint is not available yet" >&2
 	@exit 1
 
-# Re-resolve the dev lock (needs the constraints file: a URL, or a local copy via MWAA_CONSTRAINTS=path).
+# Re-resolve the dev lock against MWAA's constraints (a URL, or a local copy via
+# MWAA_CONSTRAINTS=path), minus the packages requirements/overrides.txt deliberately overrides.
+OVERRIDDEN = $(shell sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' requirements/overrides.txt | paste -sd'|')
 lock: venv
-	$(BIN)/uv pip compile requirements/dev.in --constraint $(MWAA_CONSTRAINTS) \
+	@mkdir -p build
+	@case "$(MWAA_CONSTRAINTS)" in http*) curl -fsSL "$(MWAA_CONSTRAINTS)" ;; *) cat "$(MWAA_CONSTRAINTS)" ;; esac \
+	  | grep -vE '^($(OVERRIDDEN))==' > build/mwaa-constraints.txt
+	$(BIN)/uv pip compile requirements/dev.in --constraint build/mwaa-constraints.txt \
+	  --override requirements/overrides.txt \
 	  --python-version 3.11 --generate-hashes --no-header \
 	  --output-file requirements/dev.lock
-	@sed -i 's|-c $(MWAA_CONSTRAINTS)|-c mwaa-constraints-3.2.1|' requirements/dev.lock
+	@sed -i 's|-c build/mwaa-constraints.txt|-c mwaa-constraints-3.2.1|' requirements/dev.lock
 
 bench-parse: venv
 	$(BIN)/python benchmarks/dag_parse_benchmark.py
