@@ -1,0 +1,329 @@
+"""Run one Glue job run for real: stage S3, run the script on local Python/PySpark, sync back.
+
+The run goes STARTING (waiting for its buckets, staging) -> RUNNING (the script's process is
+alive) -> SUCCEEDED | FAILED | TIMEOUT | STOPPED, and is only marked finished after its
+outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script is started as
+``sys.executable <script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in its own
+process group; its stdout/stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` and
+``/aws-glue/jobs/error`` (log stream = run id) while it runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from local.endpoint import s3_mirror
+from local.endpoint.cloudwatch import LogStreamWriter
+from local.endpoint.job_errors import error_message_from_stderr
+from local.endpoint.runtime import EndpointRuntime
+
+LOG_GROUP = "/aws-glue/jobs"
+OUTPUT_GROUP = f"{LOG_GROUP}/output"
+ERROR_GROUP = f"{LOG_GROUP}/error"
+DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
+LOG_FLUSH_SECONDS = 0.5
+MIRROR_ENV = "LOCAL_GLUE_S3_MIRROR"
+
+
+class JobRunRecord(Protocol):
+    """The run object the runner updates (``glue_jobs.LocalJobRun``)."""
+
+    job_name: str
+    job_run_id: str
+    account_id: str
+    region: str
+    script_location: str
+    arguments: dict[str, str]
+    timeout_minutes: int | None
+
+    def set_state(self, state: str, *, error: str | None = None) -> None: ...
+
+
+@dataclass
+class StagedRun:
+    argv: list[str]
+    python_path: list[str]
+    mirrors: list[s3_mirror.BucketMirror] = field(default_factory=list)
+
+
+class StagingError(Exception):
+    """The run cannot start: its script or buckets are missing."""
+
+
+class GlueJobRunner:
+    """Execute one job run in a worker thread; ``stop`` kills it (-> STOPPED)."""
+
+    def __init__(self, runtime: EndpointRuntime, run: JobRunRecord) -> None:
+        self.runtime = runtime
+        self.run = run
+        self.run_dir = runtime.work_dir / "glue" / "runs" / run.job_run_id
+        self.started_monotonic: float | None = None
+        self.finished_monotonic: float | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._stop_requested = threading.Event()
+        self._timed_out = False
+
+    @property
+    def execution_seconds(self) -> int:
+        if self.started_monotonic is None:
+            return 0
+        end = self.finished_monotonic or time.monotonic()
+        return max(1, math.ceil(end - self.started_monotonic))
+
+    def start(self) -> None:
+        self.runtime.start_worker(self._run, name=f"glue-job-{self.run.job_run_id[:12]}")
+
+    def stop(self) -> bool:
+        """Ask the run to stop; False if it had already finished."""
+        if self.finished_monotonic is not None:
+            return False
+        self._stop_requested.set()
+        self.run.set_state("STOPPING")
+        proc = self._proc
+        if proc is not None:
+            threading.Thread(target=self.runtime.processes.terminate, args=(proc,)).start()
+        return True
+
+    # -- the worker thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._run_staged()
+        except Exception as exc:  # keep the endpoint alive and the run honest
+            self._finish("FAILED", f"{type(exc).__name__}: {exc}")
+
+    def _run_staged(self) -> None:
+        buckets = self._buckets()
+        s3 = self.runtime.client("s3", self.run.region)
+        with s3_mirror.bucket_locks(buckets):
+            if self._stop_requested.is_set():
+                self._finish("STOPPED", None)
+                return
+            try:
+                staged = self._stage(s3, buckets)
+            except StagingError as exc:
+                self._finish("FAILED", str(exc))
+                return
+            returncode, stderr_tail = self._execute(staged)
+            if self.runtime.stopping.is_set():
+                self._finish("FAILED", "the local AWS endpoint was shut down during the run")
+                return
+            sync_error = self._sync_back(staged)
+        if self._stop_requested.is_set():
+            self._finish("STOPPED", None)
+        elif self._timed_out:
+            minutes = self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES
+            self._finish("TIMEOUT", f"Job run timed out after {minutes} minutes")
+        elif returncode != 0:
+            self._finish("FAILED", error_message_from_stderr(stderr_tail, returncode))
+        elif sync_error:
+            self._finish("FAILED", sync_error)
+        else:
+            self._finish("SUCCEEDED", None)
+
+    def _buckets(self) -> list[str]:
+        values = [self.run.script_location, *self.run.arguments.values()]
+        buckets = []
+        for value in values:
+            for item in str(value).split(","):
+                parsed = s3_mirror.parse_s3_uri(item)
+                if parsed:
+                    buckets.append(parsed[0])
+        return sorted(set(buckets))
+
+    def _stage(self, s3: Any, buckets: list[str]) -> StagedRun:
+        script = s3_mirror.parse_s3_uri(self.run.script_location or "")
+        if script is None:
+            raise StagingError(
+                f"ScriptLocation must be an s3:// URI, got {self.run.script_location!r}"
+            )
+        mirrors = {}
+        for bucket in buckets:
+            mirror = s3_mirror.BucketMirror(self.runtime.work_dir, bucket, s3)
+            try:
+                mirror.sync_down()
+            except s3.exceptions.NoSuchBucket as exc:
+                raise StagingError(
+                    f"cannot stage s3://{bucket}: the bucket does not exist"
+                ) from exc
+            mirrors[bucket] = mirror
+
+        def rewrite(value: str) -> str:
+            items = value.split(",")
+            parsed = [s3_mirror.parse_s3_uri(item) for item in items]
+            if not all(parsed):
+                return value
+            return ",".join(mirrors[b].rewrite(k) for b, k in parsed)  # type: ignore[misc]
+
+        script_path = mirrors[script[0]].local_path(script[1])
+        if not script_path.is_file():
+            raise StagingError(f"script {self.run.script_location} not found in S3")
+        argv = [
+            sys.executable,
+            str(script_path),
+            "--JOB_NAME",
+            self.run.job_name,
+            "--JOB_RUN_ID",
+            self.run.job_run_id,
+        ]
+        python_path: list[str] = []
+        for key, value in self.run.arguments.items():
+            local_value = rewrite(str(value))
+            argv += [key, local_value]
+            if key == "--extra-py-files":
+                for item in local_value.split(","):
+                    path = Path(item)
+                    python_path.append(str(path.parent if path.suffix == ".py" else path))
+        return StagedRun(argv=argv, python_path=python_path, mirrors=list(mirrors.values()))
+
+    def _execute(self, staged: StagedRun) -> tuple[int, str]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env = self._env(staged)
+        out_log = LogStreamWriter(
+            self.run.account_id, self.run.region, OUTPUT_GROUP, self.run.job_run_id
+        )
+        err_log = LogStreamWriter(
+            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
+        )
+        lines: queue.Queue[tuple[LogStreamWriter, str] | None] = queue.Queue()
+        stderr_lines: list[str] = []
+        with (
+            (self.run_dir / "stdout.log").open("w") as out_file,
+            (self.run_dir / "stderr.log").open("w") as err_file,
+        ):
+            proc = self.runtime.processes.spawn(
+                staged.argv,
+                cwd=self.run_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+            )
+            self._proc = proc
+            self.started_monotonic = time.monotonic()
+            if self._stop_requested.is_set():  # stopped while we were staging
+                threading.Thread(target=self.runtime.processes.terminate, args=(proc,)).start()
+            else:
+                self.run.set_state("RUNNING")
+            readers = [
+                threading.Thread(target=_pump, args=(proc.stdout, out_file, out_log, lines, None)),
+                threading.Thread(
+                    target=_pump, args=(proc.stderr, err_file, err_log, lines, stderr_lines)
+                ),
+            ]
+            for reader in readers:
+                reader.start()
+            shipper = threading.Thread(target=_ship_logs, args=(lines,))
+            shipper.start()
+            timeout = (self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES) * 60
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._timed_out = True
+                self.runtime.processes.terminate(proc)
+            for reader in readers:
+                reader.join()
+            lines.put(None)
+            shipper.join()
+            self.runtime.processes.release(proc)
+        self.finished_monotonic = time.monotonic()
+        return proc.returncode, "".join(stderr_lines[-400:])
+
+    def _env(self, staged: StagedRun) -> dict[str, str]:
+        env = dict(os.environ)
+        for name in list(env):
+            if name.startswith("AWS_"):
+                del env[name]  # never hand real credentials or profiles to a job
+        env.update(self.runtime.child_env(self.run.region))
+        env.update(
+            {
+                "SPARK_LOCAL_IP": "127.0.0.1",
+                "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_DRIVER_PYTHON": sys.executable,
+                "SPARK_LOCAL_DIRS": str(self.run_dir / "spark-tmp"),
+                "PYTHONUNBUFFERED": "1",
+                MIRROR_ENV: str(self.runtime.work_dir / "s3"),
+            }
+        )
+        # Glue runs without the Spark UI or console progress bars; a script's own
+        # SparkSession settings still win over these defaults.
+        env.setdefault(
+            "PYSPARK_SUBMIT_ARGS",
+            "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false pyspark-shell",
+        )
+        inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join([*staged.python_path, *inherited])
+        return env
+
+    def _sync_back(self, staged: StagedRun) -> str | None:
+        errors = []
+        log = LogStreamWriter(
+            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
+        )
+        for mirror in staged.mirrors:
+            try:
+                report = mirror.sync_up()
+            except Exception as exc:
+                errors.append(f"s3://{mirror.bucket}: {type(exc).__name__}: {exc}")
+                continue
+            log.write(
+                [
+                    f"[local endpoint] synced s3://{mirror.bucket}: "
+                    f"{len(report.uploaded)} uploaded, {len(report.deleted)} deleted"
+                ]
+            )
+        return f"syncing job output back to S3 failed: {'; '.join(errors)}" if errors else None
+
+    def _finish(self, state: str, error: str | None) -> None:
+        if self.finished_monotonic is None:
+            self.finished_monotonic = time.monotonic()
+        self.run.set_state(state, error=error)
+
+
+def _pump(
+    stream: IO[str],
+    file: IO[str],
+    log: LogStreamWriter,
+    lines: queue.Queue[tuple[LogStreamWriter, str] | None],
+    keep: list[str] | None,
+) -> None:
+    for line in stream:
+        file.write(line)
+        lines.put((log, line))
+        if keep is not None:
+            keep.append(line)
+            if len(keep) > 2000:
+                del keep[:1000]
+    file.flush()
+
+
+def _ship_logs(lines: queue.Queue[tuple[LogStreamWriter, str] | None]) -> None:
+    """Batch lines per stream and write them every ``LOG_FLUSH_SECONDS``."""
+    done = False
+    while not done:
+        batch: dict[LogStreamWriter, list[str]] = {}
+        deadline = time.monotonic() + LOG_FLUSH_SECONDS
+        while True:
+            try:
+                item = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                done = True
+                break
+            batch.setdefault(item[0], []).append(item[1])
+        for log, batch_lines in batch.items():
+            log.write(batch_lines)

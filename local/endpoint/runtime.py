@@ -1,0 +1,100 @@
+"""What the patched moto code needs to know about the running endpoint.
+
+moto's backends are process-global, so the endpoint is too: at most one runs per process.
+The patches look the active endpoint up here to find its URL (children call back into it),
+its work folder and its child-process registry.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local.endpoint.processes import ProcessRegistry
+
+REGION = "us-east-1"
+FAKE_ACCESS_KEY = "test"
+FAKE_SECRET_KEY = "test"
+
+
+@dataclass
+class EndpointRuntime:
+    url: str
+    work_dir: Path
+    processes: ProcessRegistry = field(default_factory=ProcessRegistry)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        """A boto3 client for this endpoint, as any local caller would build it."""
+        session = boto3.session.Session(
+            aws_access_key_id=FAKE_ACCESS_KEY,
+            aws_secret_access_key=FAKE_SECRET_KEY,
+            region_name=region,
+        )
+        config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
+        return session.client(service, endpoint_url=self.url, config=config)
+
+    def child_env(self, region: str = REGION) -> dict[str, str]:
+        """AWS settings for child processes: this endpoint, fake credentials, no user config."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+            "AWS_SESSION_TOKEN": "test",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            # Keep a developer's real ~/.aws files out of the children.
+            "AWS_CONFIG_FILE": str(self.work_dir / "aws-config-none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.work_dir / "aws-credentials-none"),
+        }
+
+    def start_worker(self, target: Any, name: str) -> threading.Thread:
+        """Run ``target`` in a background thread that ``join_workers`` waits for."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self._lock:
+            self._workers = [t for t in self._workers if t.is_alive()]
+            self._workers.append(thread)
+        thread.start()
+        return thread
+
+    def join_workers(self, timeout: float) -> None:
+        with self._lock:
+            workers = list(self._workers)
+        for thread in workers:
+            thread.join(timeout)
+
+
+_active: EndpointRuntime | None = None
+_active_lock = threading.Lock()
+
+
+def activate(runtime: EndpointRuntime) -> None:
+    global _active
+    with _active_lock:
+        if _active is not None:
+            raise RuntimeError(
+                f"a local AWS endpoint already runs in this process at {_active.url}; "
+                "moto's state is process-global, so stop it before starting another"
+            )
+        _active = runtime
+
+
+def deactivate(runtime: EndpointRuntime) -> None:
+    global _active
+    with _active_lock:
+        if _active is runtime:
+            _active = None
+
+
+def current() -> EndpointRuntime:
+    runtime = _active
+    if runtime is None:
+        raise RuntimeError("no local AWS endpoint is running in this process")
+    return runtime

@@ -1,0 +1,163 @@
+"""Start and stop the local AWS endpoint: moto's threaded server plus the in-process patches."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from moto.server import ThreadedMotoServer
+
+from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime
+from local.endpoint import runtime as runtime_mod
+from local.endpoint.patching import Patcher
+from local.endpoint.runtime import EndpointRuntime
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 4599
+WORKER_JOIN_SECONDS = 15.0
+
+
+_running: RunningEndpoint | None = None
+
+
+class EndpointError(RuntimeError):
+    """The endpoint cannot start (bad host, port in use, ...)."""
+
+
+class _LoopbackMotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer that reports a failed bind instead of waiting for it forever."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
+        self.bind_error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except BaseException as exc:
+            if self._server_ready_event.is_set():
+                raise
+            self.bind_error = exc
+            self._server_ready_event.set()
+
+
+class RunningEndpoint:
+    """A started endpoint; use as a context manager or call ``stop()``."""
+
+    def __init__(
+        self,
+        server: _LoopbackMotoServer,
+        runtime: EndpointRuntime,
+        patcher: Patcher,
+        owns_work_dir: bool,
+    ) -> None:
+        self._server = server
+        self._runtime = runtime
+        self._patcher = patcher
+        self._owns_work_dir = owns_work_dir
+        self._stopped = False
+        self.host, self.port = server.get_host_and_port()
+        self.url = runtime.url
+        self.work_dir = runtime.work_dir
+
+    def child_pids(self) -> list[int]:
+        """PIDs of the Glue job and Lambda processes running right now."""
+        return self._runtime.processes.pids()
+
+    def stop(self) -> None:
+        """Stop running job/Lambda processes (by their PIDs), then the server."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._runtime.stopping.set()
+        try:
+            self._runtime.processes.stop_all()
+            self._runtime.join_workers(WORKER_JOIN_SECONDS)
+        finally:
+            self._server.stop()
+            self._patcher.undo()
+            runtime_mod.deactivate(self._runtime)
+            _set_running(self, None)
+            if self._owns_work_dir:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> RunningEndpoint:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RunningEndpoint(url={self.url!r}, work_dir={str(self.work_dir)!r})"
+
+
+def _set_running(expected: RunningEndpoint | None, new: RunningEndpoint | None) -> None:
+    global _running
+    if _running is expected or expected is None:
+        _running = new
+
+
+def running_endpoint() -> RunningEndpoint | None:
+    """The endpoint running in this process, if any (moto allows one per process)."""
+    return _running
+
+
+def check_host(host: str) -> None:
+    if host != LOOPBACK:
+        raise EndpointError(
+            f"refusing to bind {host!r}: the local AWS endpoint has no authentication and "
+            f"only listens on {LOOPBACK}"
+        )
+
+
+def start_endpoint(
+    port: int = 0, work_dir: Path | None = None, *, host: str = LOOPBACK
+) -> RunningEndpoint:
+    """Start the endpoint on ``127.0.0.1:port`` (0 = any free port).
+
+    ``work_dir`` holds the S3 mirrors, job run folders and unpacked Lambda packages; without
+    one a temporary folder is used and removed on ``stop()``.
+    """
+    check_host(host)
+    if not 0 <= port <= 65535:
+        raise EndpointError(f"port must be between 0 and 65535, got {port}")
+    owns_work_dir = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="local-aws-endpoint-")) if work_dir is None else work_dir
+    work = work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
+    server = _LoopbackMotoServer(port)
+    server.start()
+    if server.bind_error is not None:
+        if owns_work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        raise EndpointError(
+            f"cannot listen on {LOOPBACK}:{port}: {server.bind_error}"
+        ) from server.bind_error
+    actual_host, actual_port = server.get_host_and_port()
+    runtime = EndpointRuntime(url=f"http://{actual_host}:{actual_port}", work_dir=work)
+    patcher = Patcher()
+    try:
+        runtime_mod.activate(runtime)
+        glue_jobs.install(patcher)
+        glue_crawlers.install(patcher)
+        lambda_runtime.install(patcher)
+    except BaseException:
+        patcher.undo()
+        server.stop()
+        runtime_mod.deactivate(runtime)
+        if owns_work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    endpoint = RunningEndpoint(server, runtime, patcher, owns_work_dir)
+    _set_running(None, endpoint)
+    return endpoint

@@ -1,0 +1,47 @@
+"""Fixtures for the local AWS endpoint tests: a real endpoint per test module, boto3 clients.
+
+Everything a fixture starts (the endpoint, CLI processes) is stopped by object or PID in its
+teardown, and the endpoint fixture checks that no job or Lambda process outlives it. The
+endpoint is module-scoped (starting one takes milliseconds) because only one can run per
+process: other suites in the same pytest session can then start their own (and if one is
+already running, these tests use it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
+from tests.endpoint.endpoint_support import Aws
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
+    shared = running_endpoint()
+    if shared is not None:  # another suite's endpoint: use it, leave stopping it to its owner
+        yield shared
+        return
+    running = start_endpoint(work_dir=tmp_path_factory.mktemp("endpoint-work"))
+    try:
+        yield running
+    finally:
+        children = running.child_pids()
+        running.stop()
+        leftovers = [pid for pid in children if psutil.pid_exists(pid)]
+        assert not leftovers, f"child processes survived the endpoint: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def aws(endpoint: RunningEndpoint) -> Aws:
+    return Aws(endpoint.url)
+
+
+@pytest.fixture
+def bucket(aws: Aws) -> str:
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    aws.s3.create_bucket(Bucket=name)
+    return name

@@ -1,0 +1,131 @@
+"""Lambda invokes run the deployed handler from its zip, in a child process."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.endpoint.endpoint_support import (
+    Aws,
+    lambda_role,
+    lambda_zip,
+    log_messages,
+    unique,
+)
+
+HANDLER = """
+import json, logging, os, time
+import boto3
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+
+def lambda_handler(event, context):
+    print("event", json.dumps(event, sort_keys=True))
+    logger.info("remaining %s", context.get_remaining_time_in_millis())
+    if event.get("fail"):
+        raise ValueError(f"manifest check failed: {event['fail']}")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    s3 = boto3.client("s3")  # AWS_ENDPOINT_URL points at the local endpoint
+    objects = s3.list_objects_v2(Bucket=event["bucket"]).get("Contents", [])
+    return {
+        "keys": [o["Key"] for o in objects],
+        "stage": os.environ["STAGE"],
+        "function": context.function_name,
+        "request_id": context.aws_request_id,
+        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 5000,
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def function(aws: Aws) -> str:
+    name = unique("post-process")
+    aws.lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambda_role(aws),
+        Handler="app/handler.lambda_handler",
+        Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/handler.py": HANDLER})},
+        Timeout=5,
+        Environment={"Variables": {"STAGE": "local"}},
+    )
+    return name
+
+
+def invoke(aws: Aws, name: str, event: dict, **kwargs) -> tuple[dict, object]:
+    response = aws.lambda_.invoke(FunctionName=name, Payload=json.dumps(event), **kwargs)
+    return response, json.loads(response["Payload"].read())
+
+
+def test_invoke_returns_the_handler_result(aws: Aws, function: str, bucket: str) -> None:
+    aws.s3.put_object(Bucket=bucket, Key="manifests/run_date=2024-01-15/manifest.json", Body=b"{}")
+    response, payload = invoke(aws, function, {"bucket": bucket}, LogType="Tail")
+
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert payload["keys"] == ["manifests/run_date=2024-01-15/manifest.json"]
+    assert payload["stage"] == "local"
+    assert payload["function"] == function
+    assert payload["remaining_ok"] is True
+    tail = base64.b64decode(response["LogResult"]).decode()
+    request_id = payload["request_id"]
+    assert f"START RequestId: {request_id}" in tail
+    assert f'event {{"bucket": "{bucket}"}}' in tail
+    assert f"REPORT RequestId: {request_id}" in tail
+
+    streams = aws.logs.describe_log_streams(logGroupName=f"/aws/lambda/{function}")["logStreams"]
+    messages = [
+        m for s in streams for m in log_messages(aws, f"/aws/lambda/{function}", s["logStreamName"])
+    ]
+    assert any(m.startswith("[INFO]") and "remaining" in m and request_id in m for m in messages)
+
+
+def test_handler_exception_is_an_unhandled_function_error(aws: Aws, function: str) -> None:
+    response, payload = invoke(aws, function, {"fail": "rows_in != rows_valid + rows_quarantined"})
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "ValueError"
+    assert (
+        payload["errorMessage"] == "manifest check failed: rows_in != rows_valid + rows_quarantined"
+    )
+    assert any("handler.py" in frame for frame in payload["stackTrace"])
+    assert "LogResult" not in response  # only with LogType=Tail
+
+
+def test_timeout_is_reported_like_aws(aws: Aws) -> None:
+    name = unique("slow")
+    aws.lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambda_role(aws),
+        Handler="slow.handler",
+        Code={
+            "ZipFile": lambda_zip(
+                {"slow.py": "import time\ndef handler(e, c):\n    time.sleep(60)\n"}
+            )
+        },
+        Timeout=1,
+    )
+    response, payload = invoke(aws, name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
+
+
+def test_missing_handler_module(aws: Aws) -> None:
+    name = unique("broken")
+    aws.lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambda_role(aws),
+        Handler="nothere.handler",
+        Code={"ZipFile": lambda_zip({"other.py": "x = 1\n"})},
+    )
+    response, payload = invoke(aws, name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert payload["errorMessage"].startswith("Unable to import module 'nothere'")

@@ -1,0 +1,116 @@
+"""The endpoint binds 127.0.0.1 only, reports bind problems, and its CLI cleans up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from local.endpoint import EndpointError, RunningEndpoint, running_endpoint, start_endpoint
+from tests.endpoint.endpoint_support import Aws, create_job, wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "localhost", "::"])
+def test_non_loopback_host_is_refused(host: str) -> None:
+    with pytest.raises(EndpointError, match=r"refusing to bind .*only listens on 127\.0\.0\.1"):
+        start_endpoint(host=host)
+
+
+def test_server_listens_on_loopback_only(endpoint: RunningEndpoint) -> None:
+    listening = [
+        conn
+        for conn in psutil.Process().net_connections(kind="inet")
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == endpoint.port
+    ]
+    assert listening, f"nothing listens on port {endpoint.port}"
+    assert {conn.laddr.ip for conn in listening} == {"127.0.0.1"}
+    assert endpoint.url == f"http://127.0.0.1:{endpoint.port}"
+    assert running_endpoint() is endpoint
+
+
+def test_port_in_use_is_a_clear_error(endpoint: RunningEndpoint) -> None:
+    with pytest.raises(EndpointError, match=f"cannot listen on 127.0.0.1:{endpoint.port}"):
+        start_endpoint(port=endpoint.port)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """``python -m local.endpoint`` in a child process; killed by its PID if still running."""
+    work_dir = tmp_path / "cli-work"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "local.endpoint", "--port", "0", "--work-dir", str(work_dir)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, work_dir
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+def test_cli_serves_writes_state_file_and_stops_its_jobs_on_sigterm(
+    cli: tuple[subprocess.Popen[str], Path], tmp_path: Path
+) -> None:
+    proc, work_dir = cli
+    url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+    assert url.startswith("http://127.0.0.1:"), proc.stderr.read()  # type: ignore[union-attr]
+    state = json.loads((work_dir / "endpoint.json").read_text())
+    assert state["pid"] == proc.pid
+    assert state["url"] == url
+    assert state["host"] == "127.0.0.1"
+
+    aws = Aws(url)
+    aws.s3.create_bucket(Bucket="cli-bucket")
+    pid_file = tmp_path / "job.pid"
+    script = (
+        "import os, sys, time\n"
+        "args = dict(zip(sys.argv[1::2], sys.argv[2::2]))\n"
+        "open(args['--pid_file'], 'w').write(str(os.getpid()))\n"
+        "time.sleep(300)\n"
+    )
+    job, _ = create_job(aws, "cli-bucket", script)
+    run_id = aws.glue.start_job_run(JobName=job, Arguments={"--pid_file": str(pid_file)})[
+        "JobRunId"
+    ]
+    wait_for(lambda: pid_file.exists() and pid_file.read_text(), bool, timeout=30)
+    job_pid = int(pid_file.read_text())
+    assert aws.glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] == "RUNNING"
+    assert psutil.pid_exists(job_pid)
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not (work_dir / "endpoint.json").exists()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(job_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not psutil.pid_exists(job_pid), "the job process outlived the endpoint"
+
+
+def test_cli_refuses_other_hosts() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "local.endpoint", "--host", "0.0.0.0", "--port", "0"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "refusing to bind '0.0.0.0'" in result.stderr
+    assert result.stdout == ""
