@@ -10,7 +10,7 @@ MWAA_CONSTRAINTS ?= https://raw.githubusercontent.com/apache/airflow/constraints
 
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: venv lint format test demo lock bench-parse clean
+.PHONY: venv lint format test demo deploy lock bench-parse clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,8 @@ $(STAMP): requirements/dev.lock scripts/check_prereqs.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync --python $(BIN)/python requirements/dev.lock
+	@# plugins/ is on sys.path on MWAA and under Airflow; put it there for every venv tool too.
+	@$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/sales_etl_plugins.pth", "w").write(sys.argv[1] + "\n")' $(CURDIR)/plugins
 	@touch $@
 
 lint: venv
@@ -33,8 +35,15 @@ test: lint
 	$(BIN)/pytest
 
 demo: venv
-	@echo "make demo: the local AWS endpoint is not available yet" >&2
-	@exit 1
+	$(BIN)/python -m local.demo
+
+# Deploy this tree to an MWAA environment (see README, "Deploy to MWAA").
+MWAA_ENV ?=
+STACK ?= sales-etl
+DEPLOY_ARGS ?=
+deploy: venv
+	@test -n "$(MWAA_ENV)" || { echo "usage: make deploy MWAA_ENV=<environment> [STACK=sales-etl] [DEPLOY_ARGS=--dry-run]" >&2; exit 2; }
+	$(BIN)/python -m deploy $(MWAA_ENV) --stack $(STACK) $(DEPLOY_ARGS)
 
 # Re-resolve the dev lock against MWAA's constraints (a URL, or a local copy via
 # MWAA_CONSTRAINTS=path), minus the packages requirements/overrides.txt deliberately overrides.

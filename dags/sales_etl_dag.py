@@ -59,7 +59,7 @@ with DAG(
         task_id="crawl_raw",
         doc_md="Catalog the raw sales and customer snapshots.",
         config=glue.raw_crawler_config(),
-        poll_interval=tasks.CRAWL_POLL_SECONDS,
+        poll_interval=tasks.POLL_SECONDS,
         fail_on_already_running=False,
         execution_timeout=tasks.CRAWL_TIMEOUT,
     )
@@ -80,7 +80,7 @@ with DAG(
         stop_job_run_on_kill=True,
         deferrable=True,
         verbose=True,
-        waiter_delay=tasks.GLUE_POLL_SECONDS,
+        waiter_delay=tasks.POLL_SECONDS,
         waiter_max_attempts=tasks.GLUE_MAX_POLLS,
         retries=tasks.GLUE_RETRIES,
         execution_timeout=tasks.GLUE_TASK_TIMEOUT,
@@ -90,7 +90,7 @@ with DAG(
         task_id="crawl_processed",
         doc_md="Catalog the day's new processed partitions.",
         config=glue.processed_crawler_config(),
-        poll_interval=tasks.CRAWL_POLL_SECONDS,
+        poll_interval=tasks.POLL_SECONDS,
         fail_on_already_running=False,
         execution_timeout=tasks.CRAWL_TIMEOUT,
     )

@@ -304,3 +304,49 @@ def publish_lambda(
             "updated configuration of Lambda function %s: %s", function_name, ", ".join(changed)
         )
     return current["FunctionArn"]
+
+
+# --------------------------------------------------------------------------- planning helpers
+# Read-only counterparts of the publishers above, so a deploy's dry run can say exactly what
+# a real run would upload.
+
+
+def head_has_content(head: dict[str, Any], body: bytes) -> bool:
+    """True when the HeadObject response ``head`` describes exactly ``body``."""
+    metadata = head.get("Metadata", {})
+    if CONTENT_HASH_METADATA in metadata:
+        return metadata[CONTENT_HASH_METADATA] == hashlib.sha256(body).hexdigest()
+    # Objects uploaded by other tools have no hash metadata; a plain ETag is the MD5.
+    return head.get("ETag", "").strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+
+def head_or_none(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """HeadObject of ``s3://bucket/key``, or None when there is no such object."""
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+
+
+def object_has_content(s3: Any, bucket: str, key: str, body: bytes) -> bool:
+    """True when ``s3://bucket/key`` already holds ``body`` (the test the publishers use)."""
+    head = head_or_none(s3, bucket, key)
+    return head is not None and head_has_content(head, body)
+
+
+def glue_script_objects(
+    scripts_dir: Path, prefix: str = SCRIPTS_PREFIX
+) -> list[tuple[str, bytes, str]]:
+    """The ``(key, body, content type)`` objects ``publish_glue_scripts`` writes, in order."""
+    scripts_dir = Path(scripts_dir)
+    entry = scripts_dir / GLUE_ENTRY_SCRIPT
+    if not entry.is_file():
+        raise ArtifactError(f"Glue entry script not found: {entry}")
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    library = build_zip(scripts_dir, glue_library_modules(scripts_dir))
+    return [
+        (prefix + GLUE_ENTRY_SCRIPT, entry.read_bytes(), "text/x-python"),
+        (prefix + GLUE_LIBRARY_ZIP, library, "application/zip"),
+    ]

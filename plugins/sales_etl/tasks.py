@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from airflow.sdk import conf
+
 DEFAULT_ARGS = {
     "owner": "data-platform",
     "retries": 2,
@@ -17,14 +19,19 @@ DEFAULT_ARGS = {
 SALES_WAIT = timedelta(hours=6)
 SALES_POKE_INTERVAL = timedelta(minutes=5)
 
+# How often crawler and Glue job states are polled. Airflow config option [sales_etl]
+# poll_seconds (env AIRFLOW__SALES_ETL__POLL_SECONDS; on MWAA a custom configuration option):
+# read from the loaded config, not from a Variable, because waits are fixed at parse time.
+POLL_SECONDS = conf.getint("sales_etl", "poll_seconds", fallback=30)
+if not 1 <= POLL_SECONDS <= 600:
+    raise ValueError(f"[sales_etl] poll_seconds must be 1..600, got {POLL_SECONDS}")
+
 CRAWL_TIMEOUT = timedelta(minutes=30)
-CRAWL_POLL_SECONDS = 15
 
 # The Glue job's own Timeout (config, 60 min by default) ends a stuck run first; the task
 # timeout and the deferral cap (delay x attempts) sit above it so Airflow never orphans a run.
 GLUE_TASK_TIMEOUT = timedelta(minutes=90)
-GLUE_POLL_SECONDS = 30
-GLUE_MAX_POLLS = int(GLUE_TASK_TIMEOUT.total_seconds() // GLUE_POLL_SECONDS)
+GLUE_MAX_POLLS = int(GLUE_TASK_TIMEOUT.total_seconds() // POLL_SECONDS)
 # A data-contract failure would fail again; one retry covers transient service errors.
 GLUE_RETRIES = 1
 

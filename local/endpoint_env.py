@@ -1,4 +1,4 @@
-"""The environment that points an unchanged Airflow and DAG at the local AWS endpoint.
+"""Point an unchanged Airflow and DAG, and plain boto3 clients, at the local AWS endpoint.
 
 The only difference from MWAA is the ``aws_default`` connection (it carries the endpoint URL)
 and a throwaway AIRFLOW_HOME; the DAG, its config keys and its operators are the same.
@@ -10,13 +10,32 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 # Fake credentials: the local endpoint accepts any, and real ones must never be used here.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+@dataclass(frozen=True)
+class EndpointClients:
+    """boto3 clients bound to the local endpoint, with its fake credentials."""
+
+    url: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
 
 def aws_connection(endpoint_url: str) -> str:
@@ -64,6 +83,8 @@ def airflow_environment(
             # `airflow standalone` forks one worker per slot: keep a 2-core laptop responsive.
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+            # Local crawls and jobs finish in seconds: poll their state often.
+            "AIRFLOW__SALES_ETL__POLL_SECONDS": "2",
             "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(endpoint_url),
             "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(dict(config_overrides or {})),
             "SPARK_LOCAL_IP": "127.0.0.1",

@@ -1,0 +1,120 @@
+"""Which local files a deploy ships: the DAG folder's files and the plugins.zip members.
+
+The DAG folder honours ``.airflowignore`` (Airflow's default "glob" syntax: gitignore rules,
+nested files add to their parent's, the last matching pattern wins) so S3 holds exactly what
+the scheduler would consider, plus the ignore files themselves. Caches, bytecode, hidden
+files and tests never ship.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from deploy.artifacts import build_zip
+
+IGNORE_FILE = ".airflowignore"
+_SKIP_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "tests", "test"}
+)
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+class FileSelectionError(Exception):
+    """A local folder cannot be packaged; the message names it."""
+
+
+def is_test_file(name: str) -> bool:
+    if name == "conftest.py":
+        return True
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def _always_skipped(name: str, is_dir: bool) -> bool:
+    if is_dir:
+        return name in _SKIP_DIRS or name.startswith(".")
+    if name == IGNORE_FILE:
+        return False
+    return name.startswith(".") or name.endswith(_SKIP_SUFFIXES) or is_test_file(name)
+
+
+@dataclass(frozen=True)
+class _IgnoreRules:
+    spec: GitIgnoreSpec
+    base: Path
+
+    def verdict(self, path: Path, is_dir: bool) -> bool | None:
+        relative = path.relative_to(self.base).as_posix() + ("/" if is_dir else "")
+        return self.spec.check_file(relative).include
+
+
+def _ignored(path: Path, is_dir: bool, rules: list[_IgnoreRules]) -> bool:
+    ignored = False
+    for rule in rules:  # parent folders' files first: a deeper file's later match wins
+        verdict = rule.verdict(path, is_dir)
+        if verdict is not None:
+            ignored = verdict
+    return ignored
+
+
+def _read_rules(directory: Path) -> list[_IgnoreRules]:
+    ignore_file = directory / IGNORE_FILE
+    if not ignore_file.is_file():
+        return []
+    # Airflow strips "# comments" anywhere on a line, not only at its start.
+    lines = [line.split("#", 1)[0].rstrip() for line in ignore_file.read_text().splitlines()]
+    return [_IgnoreRules(GitIgnoreSpec.from_lines([line for line in lines if line]), directory)]
+
+
+def dag_files(dags_dir: Path) -> dict[str, Path]:
+    """Files to sync, keyed by their path relative to ``dags_dir`` (POSIX separators)."""
+    dags_dir = Path(dags_dir)
+    if not dags_dir.is_dir():
+        raise FileSelectionError(f"DAG folder not found: {dags_dir}")
+    selected: dict[str, Path] = {}
+    rules_by_dir: dict[Path, list[_IgnoreRules]] = {dags_dir: []}
+    for root, dirs, files in os.walk(dags_dir):
+        here = Path(root)
+        rules = rules_by_dir[here] + _read_rules(here)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not _always_skipped(d, is_dir=True) and not _ignored(here / d, True, rules)
+        )
+        for d in dirs:
+            rules_by_dir[here / d] = rules
+        for name in files:
+            path = here / name
+            if _always_skipped(name, is_dir=False):
+                continue
+            if name != IGNORE_FILE and _ignored(path, False, rules):
+                continue
+            selected[path.relative_to(dags_dir).as_posix()] = path
+    return dict(sorted(selected.items()))
+
+
+def plugin_files(plugins_dir: Path) -> list[Path]:
+    """Members of plugins.zip: every file but caches, bytecode, hidden files and tests.
+
+    ``plugins/.airflowignore`` ships inside the zip but is not applied here: it tells the
+    plugin manager not to import the shared library, which must still be in the zip.
+    """
+    plugins_dir = Path(plugins_dir)
+    if not plugins_dir.is_dir():
+        raise FileSelectionError(f"plugins folder not found: {plugins_dir}")
+    members = []
+    for root, dirs, files in os.walk(plugins_dir):
+        dirs[:] = sorted(d for d in dirs if not _always_skipped(d, is_dir=True))
+        members += [Path(root) / n for n in files if not _always_skipped(n, is_dir=False)]
+    return sorted(members)
+
+
+def build_plugins_zip(plugins_dir: Path) -> bytes:
+    """plugins.zip, byte-for-byte the same for the same tree (so no spurious MWAA update)."""
+    members = plugin_files(plugins_dir)
+    if not members:
+        raise FileSelectionError(f"plugins folder has no files to package: {plugins_dir}")
+    return build_zip(Path(plugins_dir), members)

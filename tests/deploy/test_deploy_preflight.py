@@ -1,0 +1,218 @@
+"""Each pre-flight failure exits 2 with a message naming the problem, and writes nothing."""
+
+from __future__ import annotations
+
+import functools
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from deploy.cli import EXIT_PREFLIGHT_FAILED, main
+from deploy.dag_check import check_dags_in_subprocess
+from tests.deploy.conftest import (
+    CONSTRAINT,
+    REGION,
+    CallLog,
+    Deploy,
+    OkChecker,
+    copy_real_project,
+    object_versions,
+    write,
+)
+from tests.deploy.mwaa_fake import ENV_NAME, SOURCE_BUCKET, FakeMwaa
+
+
+def assert_nothing_written(s3: Any, mwaa: FakeMwaa, call_log: CallLog) -> None:
+    assert call_log.writes == []
+    assert mwaa.updates == []
+    if SOURCE_BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        assert object_versions(s3, SOURCE_BUCKET) == []
+
+
+def test_versioning_off_fails_before_any_upload(
+    deploy: Deploy, s3: Any, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    s3.create_bucket(Bucket=SOURCE_BUCKET)  # versioning never enabled
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert f"versioning is not enabled on s3://{SOURCE_BUCKET}" in result.err
+    assert "nothing was changed" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_suspended_versioning_fails_too(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    s3.put_bucket_versioning(Bucket=source_bucket, VersioningConfiguration={"Status": "Suspended"})
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "versioning is Suspended" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_airflow_version_mismatch_fails(
+    deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    mwaa.environment["AirflowVersion"] = "2.10.3"
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "runs Airflow 2.10.3 but requirements.txt is constrained for Airflow 3.2.1" in (
+        result.err
+    )
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_requirements_without_constraint_line_fails(
+    deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    write(project / "requirements.txt", "# extras\nsome-package==1.0\n" + CONSTRAINT)
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "must start with Airflow's constraint line" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_dag_import_error_fails_with_the_real_airflow_check(
+    deploy: Deploy, tmp_path: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    # The real DAG next to a broken one, in one Airflow run: the staged tree (DAG folder plus
+    # plugins on sys.path, as on MWAA) must load the first and report the second.
+    project = copy_real_project(tmp_path / "real")
+    write(
+        project / "dags" / "broken_dag.py",
+        "from airflow.sdk import DAG\nimport module_that_is_not_installed\n",
+    )
+
+    result = deploy("--skip-code", checker=check_dags_in_subprocess, project_dir=project)
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "DAG import check: 1 DAG(s) loaded: sales_etl" in result.out
+    assert "DAG import error in broken_dag.py" in result.err
+    assert "No module named 'module_that_is_not_installed'" in result.err
+    assert "sales_etl_dag.py" not in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_environment_not_updatable_fails_when_an_update_is_needed(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    mwaa.environment["Status"] = "UPDATING"
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "is UPDATING; UpdateEnvironment needs one of" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_unknown_environment_fails(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    mwaa.environment["Name"] = "another-env"
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert f"MWAA environment {ENV_NAME!r} not found" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_code_targets_are_required_unless_skipped(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    result = deploy()
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "pass --stack, or --data-bucket and --lambda-function" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_missing_lambda_function_fails(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    s3.create_bucket(Bucket="data-bucket")
+
+    result = deploy("--data-bucket", "data-bucket", "--lambda-function", "no_such_function")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "Lambda function 'no_such_function' not found: create the infrastructure stack" in (
+        result.err
+    )
+    assert_nothing_written(s3, mwaa, call_log)
+    assert "Contents" not in s3.list_objects_v2(Bucket="data-bucket")
+
+
+def run_with_session(session: boto3.Session, project: Path, checker: OkChecker) -> Any:
+    out, err = io.StringIO(), io.StringIO()
+    argv = [ENV_NAME, "--project-dir", str(project), "--skip-code"]
+    code = main(argv, session=session, dag_checker=checker, out=out, err=err)
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("region", "no AWS region: pass --region or set AWS_REGION"),
+        ("credentials", "no AWS credentials found"),
+    ],
+)
+def test_missing_region_or_credentials_fails(
+    missing: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    project: Path,
+    s3: Any,
+    source_bucket: str,
+    mwaa: FakeMwaa,
+    call_log: CallLog,
+    ok_checker: OkChecker,
+) -> None:
+    # moto exports fake credentials; take away what the case is about.
+    if missing == "region":
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        session = boto3.Session()
+    else:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name)
+        session = boto3.Session(region_name=REGION)
+    mwaa.register(session.events)
+    session.events.register("before-call.*.*", call_log.record)
+
+    code, err = run_with_session(session, project, ok_checker)
+
+    assert code == EXIT_PREFLIGHT_FAILED
+    assert message in err
+    assert ok_checker.seen == []
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-flag"]) == 2
+    assert "usage: python -m deploy" in capsys.readouterr().err
+    assert main([ENV_NAME, "--config-out", "x.json", "--skip-code"]) == 2
+
+
+def test_dag_check_that_cannot_run_is_a_preflight_failure(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    no_airflow = shutil.which("false")
+    assert no_airflow
+    checker = functools.partial(check_dags_in_subprocess, python=no_airflow)
+
+    result = deploy("--skip-code", checker=checker)
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert f"DAG import check could not run with {no_airflow} (exit 1)" in result.err
+    assert_nothing_written(s3, mwaa, call_log)
