@@ -10,7 +10,7 @@ MWAA_CONSTRAINTS ?= https://raw.githubusercontent.com/apache/airflow/constraints
 
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: venv lint format test demo deploy lock bench-parse clean
+.PHONY: venv lint format test demo airflow deploy lock bench-parse clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ test: lint
 
 demo: venv
 	$(BIN)/python -m local.demo
+
+# Airflow (UI, scheduler, triggerer, dag-processor) on 127.0.0.1 against the local AWS endpoint.
+AIRFLOW_ARGS ?=
+airflow: venv
+	$(BIN)/python -m local.airflow_local $(AIRFLOW_ARGS)
 
 # Deploy this tree to an MWAA environment (see README, "Deploy to MWAA").
 MWAA_ENV ?=

@@ -15,16 +15,26 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=1),
 }
 
-# How long the sensor waits for a day's sales to land before the run fails.
-SALES_WAIT = timedelta(hours=6)
-SALES_POKE_INTERVAL = timedelta(minutes=5)
 
-# How often crawler and Glue job states are polled. Airflow config option [sales_etl]
-# poll_seconds (env AIRFLOW__SALES_ETL__POLL_SECONDS; on MWAA a custom configuration option):
-# read from the loaded config, not from a Variable, because waits are fixed at parse time.
-POLL_SECONDS = conf.getint("sales_etl", "poll_seconds", fallback=30)
-if not 1 <= POLL_SECONDS <= 600:
-    raise ValueError(f"[sales_etl] poll_seconds must be 1..600, got {POLL_SECONDS}")
+def _seconds_option(key: str, default: int, low: int, high: int) -> int:
+    """A parse-time tunable from Airflow config section [sales_etl].
+
+    Set with env AIRFLOW__SALES_ETL__<KEY> or, on MWAA, a custom configuration option. These
+    are read from the already-loaded config (no Variable, no I/O) because an operator's waits
+    are fixed when the DAG is parsed.
+    """
+    value = conf.getint("sales_etl", key, fallback=default)
+    if not low <= value <= high:
+        raise ValueError(f"Airflow config [sales_etl] {key} must be {low}..{high}, got {value}")
+    return value
+
+
+# How long the sensor waits for a day's sales to land before the run fails.
+SALES_WAIT = timedelta(seconds=_seconds_option("sales_wait_seconds", 6 * 3600, 1, 24 * 3600))
+SALES_POKE_INTERVAL = min(timedelta(minutes=5), SALES_WAIT)
+
+# How often crawler and Glue job states are polled (30 s on AWS; seconds locally).
+POLL_SECONDS = _seconds_option("poll_seconds", 30, 1, 600)
 
 CRAWL_TIMEOUT = timedelta(minutes=30)
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One-shot init for docker-compose.yaml. Runs as root (like Airflow's own compose file) only
+# to prepare the shared volumes; Airflow itself runs as the image's airflow user.
+#   - generates this stack's secrets once into the airflow-secrets volume (never committed)
+#   - writes the UI login: user admin, password $AIRFLOW_ADMIN_PASSWORD or a random one
+#   - migrates the metadata database
+set -euo pipefail
+
+uid="${AIRFLOW_UID:-50000}"
+secrets=/opt/airflow/secrets
+
+as_airflow() {
+    setpriv --reuid="$uid" --regid=0 --clear-groups env HOME=/home/airflow "$@"
+}
+
+# Keeps an existing value, so restarts and re-runs never rotate secrets under running jobs.
+new_secret() {
+    local file="$secrets/$1"
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && python3 -c "$2" >"$file")
+        chown "$uid:0" "$file"
+    fi
+}
+
+mkdir -p "$secrets" /opt/airflow/logs
+chown "$uid:0" "$secrets" /opt/airflow/logs
+chmod 0700 "$secrets"
+
+new_secret jwt_secret 'import secrets; print(secrets.token_urlsafe(32))'
+new_secret api_secret_key 'import secrets; print(secrets.token_urlsafe(32))'
+new_secret fernet_key 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'
+new_secret passwords.json 'import json, os, secrets
+print(json.dumps({"admin": os.environ.get("AIRFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)}))'
+
+as_airflow airflow db migrate
+
+echo "airflow-init: ready. UI login: admin; password:"
+echo "  docker compose exec api-server cat $secrets/passwords.json"

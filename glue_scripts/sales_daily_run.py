@@ -1,0 +1,300 @@
+"""One day's run: find inputs, classify, check, write the day's partitions and the manifest.
+
+I/O lives here; the transforms it calls are pure. Order of work:
+  1. list the sales partition and pick the latest customer snapshot <= run_date;
+  2. parse + classify every sales line (cached: files are read once), count in one action;
+  3. write the quarantine partition (always), then fail if inputs are missing or the quarantine
+     ratio is too high, else write daily_sales, customer_daily, customer_metrics;
+  4. write the manifest (also on failure), then return it or raise.
+A failed run never writes the processed tables, so earlier good output stays untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from sales_aggregates import (
+    customer_daily,
+    customer_metrics,
+    daily_sales,
+    quarantined_rows,
+    valid_rows,
+)
+from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
+from sales_csv_lines import LINE_KIND_ROW, parse_lines, read_lines
+from sales_job_args import JobArgs
+from sales_lake_fs import Entry, LakeFs
+from sales_manifest import ManifestBuilder, collect_line_counts, manifest_json
+from sales_validation import classify_sales, customer_row_is_usable, select_customers
+
+log = logging.getLogger("sales_etl")
+
+CUSTOMER_DAILY_HISTORY_DDL = "customer_id STRING, spent DECIMAL(18,2), orders BIGINT"
+EMPTY_CUSTOMERS_DDL = "customer_id STRING, name STRING, status STRING"
+CACHE_PARTITION_BYTES = 16 * 1024 * 1024  # of raw CSV per cached partition
+MAX_ERROR_CHARS = 4000
+
+
+class SalesEtlError(RuntimeError):
+    """The run failed for a stated cause; the manifest (status failed) is already written."""
+
+    def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.manifest = manifest
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_date: date
+    uri: str
+    files: list[Entry]
+
+
+def run_sales_etl(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
+    """Process args.run_date; return the manifest or raise SalesEtlError (manifest written)."""
+    # Overwrite replaces only the partitions present in the written data.
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    # With concurrent writers the writer adds no sort of its own by partition column, which
+    # would make the optimizer drop our sort (each write holds one partition value anyway).
+    spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1")
+    layout = LakeLayout(args.data_uri)
+    fs = LakeFs(spark)
+    report = ManifestBuilder(
+        args.run_date, layout, args.max_quarantine_ratio, job_run_id=args.job_run_id
+    )
+    cached: list[DataFrame] = []
+    try:
+        _process_day(spark, fs, layout, args, report, cached)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SalesEtlError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s", message)
+        # A JVM error carries its whole stack trace; the manifest keeps the head of it.
+        manifest = report.build(error=message[:MAX_ERROR_CHARS])
+        _write_manifest(fs, layout, args.run_date, manifest)
+        if isinstance(exc, SalesEtlError):
+            exc.manifest = manifest
+        raise
+    finally:
+        for df in cached:
+            df.unpersist()
+    manifest = report.build()
+    _write_manifest(fs, layout, args.run_date, manifest)
+    return manifest
+
+
+def _process_day(
+    spark: SparkSession,
+    fs: LakeFs,
+    layout: LakeLayout,
+    args: JobArgs,
+    report: ManifestBuilder,
+    cached: list[DataFrame],
+) -> None:
+    day = args.run_date
+
+    def fail(cause: str) -> SalesEtlError:
+        return SalesEtlError(f"sales ETL for run_date {day} failed: {cause}")
+
+    snapshot = find_snapshot(fs, layout, day)
+    report.customers_uri = snapshot.uri if snapshot else None
+    sales_uri = layout.sales_partition(day)
+    sales_files = [e for e in fs.list(sales_uri) if not e.is_dir]
+    report.input_files = [(e.name, e.size) for e in sales_files]
+    if not sales_files:
+        fs.delete(layout.quarantine_partition(day))  # no rows, so no rejected rows either
+        what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
+        raise fail(f"no sales partition: {sales_uri} {what}")
+
+    customers = _load_customers(spark, snapshot, report, cached)
+    lines = parse_lines(read_lines(spark, [e.uri for e in sales_files]), SALES_COLUMNS)
+    classified = _cache(spark, classify_sales(lines, customers, day), sales_files, cached)
+    counts = collect_line_counts(classified)
+    report.counts = counts
+    log.info("run_date %s: %s rows in, %s valid", day, counts.rows_in, counts.rows_valid)
+
+    _overwrite_partition(
+        fs,
+        quarantined_rows(classified, day),
+        layout.quarantine_root,
+        layout.quarantine_partition(day),
+        ("source_file", "line_number"),
+        empty=counts.rows_quarantined == 0,
+    )
+    if snapshot is None:
+        raise fail(
+            f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
+        )
+    if not snapshot.files:
+        raise fail(f"customer snapshot {snapshot.uri} contains no data files")
+    if not report.snapshot or not report.snapshot["customers"]:
+        raise fail(
+            f"customer snapshot {snapshot.uri} has no valid customer rows "
+            f"(expected header {','.join(CUSTOMER_COLUMNS)})"
+        )
+    if counts.quarantine_ratio > args.max_quarantine_ratio:
+        raise fail(
+            f"{counts.rows_quarantined} of {counts.rows_in} rows in {sales_uri} were quarantined "
+            f"(ratio {counts.quarantine_ratio:.4f} > max_quarantine_ratio "
+            f"{args.max_quarantine_ratio}); reasons {counts.reasons}; "
+            f"rejected rows are in {layout.quarantine_partition(day)}"
+        )
+    _write_processed(
+        spark, fs, layout, day, classified, customers, counts.rows_valid, sales_files, cached
+    )
+
+
+def _load_customers(
+    spark: SparkSession,
+    snapshot: Snapshot | None,
+    report: ManifestBuilder,
+    cached: list[DataFrame],
+) -> DataFrame:
+    """The snapshot's customers. Its parsed lines are cached: the file is read once."""
+    if snapshot is None or not snapshot.files:
+        return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
+    lines = read_lines(spark, [e.uri for e in snapshot.files])
+    parsed = _cache(spark, parse_lines(lines, CUSTOMER_COLUMNS), snapshot.files, cached)
+    customers = select_customers(parsed)
+    usable = F.when(customer_row_is_usable(), F.col("customer_id"))
+    totals = parsed.agg(
+        F.count(F.when(F.col("line_kind") == LINE_KIND_ROW, 1)).alias("rows_in"),
+        F.count_distinct(usable).alias("customers"),
+    ).first()
+    report.snapshot = {
+        "snapshot_date": snapshot.snapshot_date.isoformat(),
+        "rows_in": totals["rows_in"],
+        "customers": totals["customers"],
+    }
+    return customers
+
+
+def _write_processed(
+    spark: SparkSession,
+    fs: LakeFs,
+    layout: LakeLayout,
+    day: date,
+    classified: DataFrame,
+    customers: DataFrame,
+    rows_valid: int,
+    sales_files: Sequence[Entry],
+    cached: list[DataFrame],
+) -> None:
+    valid = valid_rows(classified)
+    no_rows = rows_valid == 0
+    _overwrite_partition(
+        fs,
+        daily_sales(valid, day),
+        layout.daily_sales_root,
+        layout.daily_sales_partition(day),
+        ("region",),
+        empty=no_rows,
+    )
+    today = _cache(spark, customer_daily(valid, day), sales_files, cached)
+    _overwrite_partition(
+        fs,
+        today,
+        layout.customer_daily_root,
+        layout.customer_daily_partition(day),
+        ("customer_id",),
+        empty=no_rows,
+    )
+    # customer_metrics from the small customer_daily table, never from raw sales history.
+    history_dirs = customer_daily_dirs_before(fs, layout, day)
+    history = today.select("customer_id", "spent", "orders")
+    if history_dirs:
+        earlier = spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*history_dirs)
+        history = earlier.unionByName(history)
+    _overwrite_partition(
+        fs,
+        customer_metrics(history, customers, day),
+        layout.customer_metrics_root,
+        layout.customer_metrics_partition(day),
+        ("customer_id",),
+        empty=no_rows and not history_dirs,
+    )
+
+
+def find_snapshot(fs: LakeFs, layout: LakeLayout, day: date) -> Snapshot | None:
+    """The latest snapshot_date=YYYY-MM-DD folder on or before `day`."""
+    dated = _dated_dirs(fs, layout.customers_root, "snapshot_date")
+    eligible = [(d, uri) for d, uri in dated if d <= day]
+    if not eligible:
+        return None
+    snapshot_date, found_uri = max(eligible)
+    files = [e for e in fs.list(found_uri) if not e.is_dir]
+    return Snapshot(snapshot_date, layout.customer_snapshot(snapshot_date), files)
+
+
+def customer_daily_dirs_before(fs: LakeFs, layout: LakeLayout, day: date) -> list[str]:
+    return [uri for d, uri in _dated_dirs(fs, layout.customer_daily_root, "order_date") if d < day]
+
+
+def _dated_dirs(fs: LakeFs, root: str, column: str) -> list[tuple[date, str]]:
+    found = []
+    for entry in fs.list(root):
+        key, _, value = entry.name.partition("=")
+        if not entry.is_dir or key != column:
+            continue
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            continue  # not a partition of ours; ignore rather than guess
+        try:
+            found.append((date.fromisoformat(value), entry.uri))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def _cache(
+    spark: SparkSession, df: DataFrame, files: Sequence[Entry], cached: list[DataFrame]
+) -> DataFrame:
+    """Persist `df` in as many partitions as its input size needs, so it is computed once.
+
+    Adaptive execution does not shrink the shuffle at the root of a cached plan, so without
+    this every later read of the cache would run spark.sql.shuffle.partitions tasks.
+    """
+    input_bytes = sum(e.size for e in files)
+    wanted = math.ceil(input_bytes / CACHE_PARTITION_BYTES)
+    partitions = max(1, min(wanted, 4 * spark.sparkContext.defaultParallelism))
+    persisted = df.coalesce(partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(persisted)
+    return persisted
+
+
+def _overwrite_partition(
+    fs: LakeFs,
+    df: DataFrame,
+    table_root: str,
+    partition_uri: str,
+    sort_columns: Sequence[str],
+    *,
+    empty: bool,
+) -> None:
+    """Replace exactly one partition with one sorted Parquet file (deterministic reruns).
+
+    Writing no rows would leave the old partition in place, so an empty result deletes it.
+    """
+    if empty:
+        fs.delete(partition_uri)
+        return
+    partition_column = df.columns[-1]
+    (
+        df.coalesce(1)  # one file per partition, no extra shuffle
+        .sortWithinPartitions(partition_column, *sort_columns)
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .partitionBy(partition_column)
+        .parquet(table_root)
+    )
+
+
+def _write_manifest(fs: LakeFs, layout: LakeLayout, day: date, manifest: dict[str, Any]) -> None:
+    fs.write_text(layout.manifest(day), manifest_json(manifest))

@@ -1,0 +1,39 @@
+"""Glue job entry point: sales ETL for one day (--run_date) of the lake at --data_uri.
+
+On Glue:  --run_date 2024-01-15 --data_uri s3://bucket [--max_quarantine_ratio 0.05]
+          (ship the other glue_scripts/sales_*.py files with --extra-py-files)
+Locally:  python glue_scripts/sales_etl_job.py --run_date 2024-01-15 --data_uri /tmp/lake
+
+Exits non-zero (the exception) when the run fails; the manifest is written either way.
+The transforms live in the sibling modules and never import awsglue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import SparkSession
+from sales_daily_run import SalesEtlError, run_sales_etl
+from sales_job_args import resolve_job_args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = resolve_job_args(sys.argv if argv is None else argv)
+    spark = SparkSession.builder.appName("sales_etl_job").getOrCreate()
+    try:
+        manifest = run_sales_etl(spark, args)
+    except SalesEtlError as exc:
+        if exc.manifest is not None:
+            print(json.dumps(exc.manifest, indent=2, sort_keys=True))
+        raise
+    print(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+if __name__ == "__main__":
+    main()

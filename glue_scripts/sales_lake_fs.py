@@ -1,0 +1,85 @@
+"""File operations that are not Spark reads or writes, through Hadoop's FileSystem API.
+
+Going through the SparkSession's JVM means one code path for s3:// on Glue (EMRFS) and
+file:// locally, with the credentials Spark already has: no boto3, no second client.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    uri: str
+    is_dir: bool
+    size: int
+
+
+def normalize_base_uri(data_uri: str) -> str:
+    """`s3://bucket/` stays a URI; a plain local path becomes an absolute file:// URI."""
+    text = data_uri.strip()
+    if not text:
+        raise ValueError("empty URI")
+    if urlparse(text).scheme and not os.path.isabs(text):
+        return text.rstrip("/")
+    return "file://" + os.path.abspath(os.path.expanduser(text)).rstrip("/")
+
+
+def is_hidden(name: str) -> bool:
+    # Same rule as Spark's file listing, plus the S3 console's "folder" marker objects.
+    return name.startswith(("_", ".")) or name.endswith("$folder$")
+
+
+class LakeFs:
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm: Any = spark._jvm  # type: ignore[attr-defined]
+        self._conf: Any = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+
+    def _resolve(self, uri: str) -> tuple[Any, Any]:
+        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        return path.getFileSystem(self._conf), path
+
+    def exists(self, uri: str) -> bool:
+        fs, path = self._resolve(uri)
+        return bool(fs.exists(path))
+
+    def list(self, uri: str) -> list[Entry]:
+        """Visible children of a folder, sorted by name; [] when the folder does not exist."""
+        fs, path = self._resolve(uri)
+        if not fs.exists(path):
+            return []
+        entries = []
+        for status in fs.listStatus(path):
+            child = status.getPath()
+            name = child.getName()
+            if is_hidden(name):
+                continue
+            is_dir = bool(status.isDirectory())
+            entries.append(Entry(name, child.toString(), is_dir, 0 if is_dir else status.getLen()))
+        return sorted(entries, key=lambda e: e.name)
+
+    def write_text(self, uri: str, text: str) -> None:
+        fs, path = self._resolve(uri)
+        if fs.getScheme() == "file":
+            # The raw local FS writes no hidden .crc file beside the manifest; changing the
+            # cached FileSystem's checksum flag instead would leak into Spark's own writes.
+            fs = fs.getRawFileSystem()
+        stream = fs.create(path, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def delete(self, uri: str) -> bool:
+        """Delete a file or folder tree; False when nothing was there."""
+        fs, path = self._resolve(uri)
+        if not fs.exists(path):
+            return False
+        return bool(fs.delete(path, True))

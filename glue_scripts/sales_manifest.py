@@ -1,0 +1,128 @@
+"""Run counts (one Spark action over the cached lines) and the run manifest.
+
+The manifest is the job's contract with the DAG and the Lambda: counts that reconcile
+(rows_in == rows_valid + rows_quarantined), the reasons, revenue and every input/output URI.
+It holds no timestamps, so a rerun on the same inputs writes the same manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from sales_contract import SCHEMA_VERSION, LakeLayout
+from sales_csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """What the sales files held. A row is a non-blank line that is not a valid header."""
+
+    rows_valid: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    total_revenue: Decimal = Decimal("0.00")
+    header_lines: int = 0
+    blank_lines: int = 0
+    files_with_rows: frozenset[str] = frozenset()
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(self.reasons.values())
+
+    @property
+    def rows_in(self) -> int:
+        return self.rows_valid + self.rows_quarantined
+
+    @property
+    def quarantine_ratio(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+
+def collect_line_counts(classified: DataFrame) -> LineCounts:
+    """All counts in one aggregation, so the input's lineage runs once."""
+    groups = (
+        classified.groupBy("source_file", "line_kind", "reason")
+        .agg(F.count(F.lit(1)).alias("n"), F.sum("amount").alias("revenue"))
+        .collect()
+    )
+    valid, header, blank = 0, 0, 0
+    revenue = Decimal("0.00")
+    reasons: dict[str, int] = {}
+    files_with_rows = set()
+    for g in groups:
+        if g["line_kind"] == LINE_KIND_HEADER:
+            header += g["n"]
+        elif g["line_kind"] == LINE_KIND_BLANK:
+            blank += g["n"]
+        elif g["line_kind"] == LINE_KIND_ROW:
+            files_with_rows.add(g["source_file"])
+            if g["reason"] is None:
+                valid += g["n"]
+                revenue += g["revenue"] or Decimal(0)
+            else:
+                reasons[g["reason"]] = reasons.get(g["reason"], 0) + g["n"]
+    return LineCounts(
+        rows_valid=valid,
+        reasons=dict(sorted(reasons.items())),
+        total_revenue=revenue.quantize(Decimal("0.01")),
+        header_lines=header,
+        blank_lines=blank,
+        files_with_rows=frozenset(files_with_rows),
+    )
+
+
+@dataclass
+class ManifestBuilder:
+    """Collects what a run learns, step by step, so a failure at any step still reports it."""
+
+    run_date: date
+    layout: LakeLayout
+    max_quarantine_ratio: float
+    job_run_id: str | None = None
+    customers_uri: str | None = None
+    snapshot: dict[str, Any] | None = None
+    input_files: list[tuple[str, int]] = field(default_factory=list)  # (name, size)
+    counts: LineCounts = field(default_factory=LineCounts)
+
+    def build(self, error: str | None = None) -> dict[str, Any]:
+        d, layout, counts = self.run_date, self.layout, self.counts
+        without_rows = [
+            name for name, size in self.input_files if size and name not in counts.files_with_rows
+        ]
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_date": d.isoformat(),
+            "job_run_id": self.job_run_id,
+            "status": "failed" if error else "succeeded",
+            "error": error,
+            "rows_in": counts.rows_in,
+            "rows_valid": counts.rows_valid,
+            "rows_quarantined": counts.rows_quarantined,
+            "quarantine_reasons": dict(counts.reasons),
+            "quarantine_ratio": counts.quarantine_ratio,
+            "max_quarantine_ratio": self.max_quarantine_ratio,
+            "total_revenue": f"{counts.total_revenue:.2f}",
+            "inputs": {"sales": layout.sales_partition(d), "customers": self.customers_uri},
+            "outputs": {
+                "daily_sales": layout.daily_sales_partition(d),
+                "customer_daily": layout.customer_daily_partition(d),
+                "customer_metrics": layout.customer_metrics_partition(d),
+                "quarantine": layout.quarantine_partition(d),
+            },
+            "input_files": {
+                "count": len(self.input_files),
+                "empty": [name for name, size in self.input_files if not size],
+                "without_rows": without_rows,
+            },
+            "lines": {"header": counts.header_lines, "blank": counts.blank_lines},
+            "customer_snapshot": self.snapshot,
+        }
+
+
+def manifest_json(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,151 @@
+"""Airflow with UI on this machine, running the unchanged DAG against the local AWS endpoint.
+
+    python -m local.airflow_local [--port 4599] [--api-port 8080] [--work-dir .local-run/airflow]
+
+Starts the local AWS endpoint (in this process), provisions it and seeds the demo data
+(2024-01-15..20), then Airflow's API server, scheduler, triggerer and DAG processor, each on
+127.0.0.1 and in its own process group. Runs until Ctrl-C, SIGTERM or SIGHUP, then stops every
+component (by process group) and the endpoint. Exit code 0 after a requested stop, 1 if
+something failed or a component died, 2 for unusable arguments (e.g. a port in use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.dag_runs import DAG_ID
+from local.endpoint import DEFAULT_PORT, EndpointError, start_endpoint
+from local.standalone import (
+    ADMIN_USER,
+    AirflowStack,
+    Cancelled,
+    StackError,
+    StackSettings,
+    ensure_password_file,
+    shell_exports,
+    stack_environment,
+)
+from local.standalone.seed import seed_endpoint
+from local.standalone.settings import port_is_free
+
+DEFAULT_API_PORT = 8080
+READY_TIMEOUT_SECONDS = 300
+WATCH_SECONDS = 2.0
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.airflow_local", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="local AWS endpoint port")
+    parser.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="Airflow UI/API")
+    parser.add_argument("--work-dir", type=Path, default=Path(".local-run/airflow"))
+    parser.add_argument("--parallelism", type=int, default=2, help="executor slots")
+    parser.add_argument(
+        "--reset", action="store_true", help="forget past runs (delete the Airflow DB and logs)"
+    )
+    return parser.parse_args(argv)
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGINT, SIGTERM and SIGHUP only set a flag: every wait below polls it and unwinds."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _banner(
+    settings: StackSettings, password: str, env_file: Path, logs: Path, days: list[str]
+) -> str:
+    first, last = days[0], days[-1]
+    return f"""
+Airflow is ready: {settings.api_url}
+  login     {ADMIN_USER} / {password}   (dev-only, generated once into {settings.password_file})
+  DAG       {DAG_ID}: active, no scheduled runs here; seeded days {first} .. {last}
+  CLI       source {env_file}   (in another shell), then for example:
+            airflow dags trigger {DAG_ID} --conf '{{"run_date": "{first}"}}'
+            airflow backfill create --dag-id {DAG_ID} --from-date {first} \\
+              --to-date {last}T02:00 --max-active-runs 1
+  logs      {logs}/<component>.log, task logs in the UI
+Stop with Ctrl-C."""
+
+
+def run(args: argparse.Namespace, stop: threading.Event) -> int:
+    work = args.work_dir.resolve()
+    settings = StackSettings(
+        airflow_home=work / "home",
+        password_file=work / "passwords.json",
+        api_port=args.api_port,
+        parallelism=args.parallelism,
+    )
+    if not port_is_free(args.api_port):
+        print(
+            f"error: port {args.api_port} on 127.0.0.1 is in use (try --api-port)", file=sys.stderr
+        )
+        return 2
+    if args.reset:
+        shutil.rmtree(settings.airflow_home, ignore_errors=True)
+    logs = work / "logs"
+    # The endpoint keeps its state in memory, so its files start fresh with every run.
+    for fresh in (logs, work / "endpoint"):
+        shutil.rmtree(fresh, ignore_errors=True)
+    password = ensure_password_file(settings.password_file)
+    try:
+        endpoint = start_endpoint(args.port, work / "endpoint")
+    except EndpointError as err:
+        print(f"error: {err} (try --port)", file=sys.stderr)
+        return 2
+    with endpoint:
+        print(f"local AWS endpoint: {endpoint.url}", flush=True)
+        days = seed_endpoint(endpoint.url)
+        env = stack_environment(endpoint.url, settings)
+        env_file = work / "env.sh"
+        env_file.write_text(shell_exports(endpoint.url, settings))
+        print("starting Airflow (db migrate, then 4 components; about a minute)...", flush=True)
+        stack = AirflowStack(settings, env, logs)
+        try:
+            stack.migrate(cancelled=stop.is_set)
+            stack.start()
+            stack.wait_ready(DAG_ID, READY_TIMEOUT_SECONDS, cancelled=stop.is_set)
+            print(_banner(settings, password, env_file, logs, days), flush=True)
+            while not stop.wait(WATCH_SECONDS):
+                dead = stack.dead_component()
+                if dead is not None:
+                    print(
+                        f"error: {dead.name} exited ({dead.proc.returncode}); log "
+                        f"{dead.log_file}:\n{dead.log_tail()}",
+                        file=sys.stderr,
+                    )
+                    return 1
+        finally:
+            print("stopping Airflow and the local AWS endpoint...", flush=True)
+            leftovers = stack.stop()
+            if leftovers:
+                print(f"warning: processes still running: {leftovers}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    stop = _stop_on_signals()
+    try:
+        code = run(args, stop)
+    except Cancelled:
+        code = 0
+    except StackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = 1
+    print("stopped" if code == 0 else f"stopped (exit {code})", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Fixtures for the backfill test: endpoint, seeded lake and a scheduler-based Airflow stack.
+
+Each fixture stops what it started in its teardown, also when setup fails halfway: the stack's
+components by their process groups (never by name), the endpoint by its object (which stops
+its Glue job and Lambda processes by PID). Teardown then checks that nothing survived.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
+from local.endpoint_env import EndpointClients
+from local.provision import provision, upload_tree
+from local.standalone import AirflowStack, StackSettings, stack_environment
+from local.synthetic_sales import write_recipe_sample_lake
+from sales_etl.config import PipelineConfig
+from tests.backfill.backfill_support import Lake
+
+# Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
+# its operators are untouched (AIRFLOW__SALES_ETL__POLL_SECONDS=2 comes with the base env).
+TEST_TUNING = {
+    # Parse the DAG file once at start instead of every 30 s: less CPU for the runs.
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
+    # A day whose file never lands must fail in seconds, not after the production 6 hours.
+    "AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS": "10",
+}
+STACK_READY_SECONDS = 300
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
+    shared = running_endpoint()
+    if shared is not None:  # another suite's endpoint (one per process): its owner stops it
+        yield shared
+        return
+    running = start_endpoint(work_dir=tmp_path_factory.mktemp("backfill-endpoint"))
+    try:
+        yield running
+    finally:
+        children = running.child_pids()
+        running.stop()
+    leftovers = [pid for pid in children if psutil.pid_exists(pid)]
+    assert not leftovers, f"endpoint child processes survived: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def lake(endpoint: RunningEndpoint) -> Lake:
+    """The recipe's five sample days (2024-01-15..19) and customers, on a provisioned bucket."""
+    cfg = PipelineConfig()
+    aws = EndpointClients(endpoint.url)
+    provision(aws, cfg)
+    with tempfile.TemporaryDirectory() as folder:
+        summary = write_recipe_sample_lake(Path(folder))
+        upload_tree(aws.client("s3"), cfg.bucket, Path(folder))
+    days = tuple(day.day for day in summary.days)
+    return Lake(cfg, aws.client("s3"), aws.client("glue"), days)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    endpoint: RunningEndpoint, lake: Lake, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowStack]:
+    work = tmp_path_factory.mktemp("backfill-airflow")
+    settings = StackSettings(
+        airflow_home=work / "home",
+        password_file=work / "passwords.json",
+        api_port=_free_loopback_port(),
+    )
+    env = stack_environment(endpoint.url, settings, extra=TEST_TUNING)
+    running = AirflowStack(settings, env, work / "logs")
+    try:
+        running.migrate()
+        running.start()
+        running.wait_ready("sales_etl", STACK_READY_SECONDS)
+        yield running
+    finally:
+        leftovers = running.stop()
+    assert not leftovers, f"Airflow processes survived the stack: {leftovers}"

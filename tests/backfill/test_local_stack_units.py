@@ -1,0 +1,110 @@
+"""Fast checks of the local stack's building blocks: loopback settings, login file, stopping."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from local.standalone import StackSettings, shell_exports, spawn, stack_environment
+from local.standalone.processes import run_bounded
+from local.standalone.settings import ensure_password_file
+
+URL = "http://127.0.0.1:4599"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> StackSettings:
+    return StackSettings(tmp_path / "home", tmp_path / "passwords.json", api_port=18123)
+
+
+def test_environment_binds_everything_to_loopback(settings: StackSettings) -> None:
+    env = stack_environment(URL, settings, base={})
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert env["AIRFLOW__API__PORT"] == "18123"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
+    assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "False"
+    assert '"endpoint_url": "http://127.0.0.1:4599"' in env["AIRFLOW_CONN_AWS_DEFAULT"]
+    assert env["AIRFLOW_HOME"] == str(settings.airflow_home)
+
+
+def test_shell_exports_never_copy_the_callers_environment(
+    settings: StackSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "caller-token")
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "caller-key")
+    text = shell_exports(URL, settings)
+    assert "caller-token" not in text and "caller-key" not in text
+    assert "export AIRFLOW__API__HOST=127.0.0.1" in text
+    assert str(settings.password_file) in text  # the path only, never the password
+    password = ensure_password_file(settings.password_file)
+    assert password not in text
+
+
+def test_password_is_generated_once_and_private(settings: StackSettings) -> None:
+    first = ensure_password_file(settings.password_file)
+    assert len(first) >= 16
+    assert ensure_password_file(settings.password_file) == first
+    assert json.loads(settings.password_file.read_text()) == {"admin": first}
+    assert stat.S_IMODE(settings.password_file.stat().st_mode) == 0o600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        kids = psutil.Process(pid).children(recursive=True)
+        if len(kids) >= count:
+            return [k.pid for k in kids]
+        time.sleep(0.05)
+    raise AssertionError(f"expected {count} children of {pid}")
+
+
+def test_stop_ends_the_whole_group_even_if_it_ignores_sigterm(tmp_path: Path) -> None:
+    # bash and both sleeps ignore SIGTERM (ignored signals survive exec): only SIGKILL works.
+    script = "trap '' TERM; sleep 300 & sleep 300 & wait"
+    proc = spawn("stubborn", ["bash", "-c", script], dict(os.environ), tmp_path / "s.log")
+    kids = _children(proc.pid, 2)
+    assert os.getpgid(proc.pid) == proc.pid
+    started = time.monotonic()
+    proc.stop(grace=1.0)
+    assert time.monotonic() - started < 10
+    assert not [pid for pid in [proc.pid, *kids] if _alive(pid)]
+    assert proc.leftovers() == []
+
+
+def test_stop_also_ends_a_descendant_that_left_the_group(tmp_path: Path) -> None:
+    proc = spawn(
+        "escaper", ["bash", "-c", "setsid sleep 300 & wait"], dict(os.environ), tmp_path / "e.log"
+    )
+    escaped = None
+    deadline = time.monotonic() + 10
+    while escaped is None and time.monotonic() < deadline:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            if os.getpgid(child.pid) != proc.pid:
+                escaped = child.pid
+        time.sleep(0.05)
+    assert escaped is not None, "setsid child never appeared"
+    proc.remember_descendants()
+    proc.stop(grace=1.0)
+    assert not _alive(escaped)
+
+
+def test_run_bounded_stops_the_group_on_timeout(tmp_path: Path) -> None:
+    started = time.monotonic()
+    code = run_bounded("slow", ["bash", "-c", "sleep 300"], dict(os.environ), tmp_path / "b.log", 1)
+    assert code is None
+    assert time.monotonic() - started < 10
+    assert run_bounded("ok", ["true"], dict(os.environ), tmp_path / "t.log", 30) == 0
+    assert run_bounded("no", ["false"], dict(os.environ), tmp_path / "f.log", 30) == 1

@@ -1,0 +1,303 @@
+"""The unchanged DAG, run by Airflow against the local endpoint: outputs, catalog, faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import psutil
+import pytest
+
+from local.dag_runs import CommandResult, latest_xcom
+from local.endpoint import glue_crawlers
+from local.run_summary import catalog_tables, read_manifest, read_parquet_rows
+from local.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES
+from tests.e2e.conftest import Pipeline
+
+pytestmark = pytest.mark.e2e
+
+DAYS = ("2024-01-15", "2024-01-16")
+CENT = Decimal("0.01")
+RUN_TIMEOUT_SECONDS = 360
+CUSTOMERS = {row[0]: row for row in RECIPE_CUSTOMERS}
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def recipe_rows(day: str) -> list[tuple[str, ...]]:
+    return [row for row in RECIPE_SALES if row[5] == day]
+
+
+def expected_daily_sales(day: str) -> dict[str, tuple[Decimal, int, int]]:
+    """Region -> (revenue, orders, distinct customers), computed from the seeded CSV rows."""
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    orders: Counter[str] = Counter()
+    customers: dict[str, set[str]] = defaultdict(set)
+    for _, customer, _, quantity, price, _, region in recipe_rows(day):
+        revenue[region] += int(quantity) * Decimal(price)
+        orders[region] += 1
+        customers[region].add(customer)
+    return {r: (money(revenue[r]), orders[r], len(customers[r])) for r in revenue}
+
+
+def expected_customer_metrics(days: tuple[str, ...]) -> dict[str, tuple[str, str, Decimal, int]]:
+    spent: dict[str, Decimal] = defaultdict(Decimal)
+    orders: Counter[str] = Counter()
+    for day in days:
+        for _, customer, _, quantity, price, _, _ in recipe_rows(day):
+            spent[customer] += int(quantity) * Decimal(price)
+            orders[customer] += 1
+    return {
+        c: (CUSTOMERS[c][1], CUSTOMERS[c][4], money(spent[c]), orders[c]) for c in sorted(spent)
+    }
+
+
+def listening_addresses(root: psutil.Process) -> set[str]:
+    pids = {root.pid} | {child.pid for child in root.children(recursive=True)}
+    return {
+        conn.laddr.ip
+        for conn in psutil.net_connections(kind="inet")
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids
+    }
+
+
+@pytest.fixture(scope="module")
+def completed(pipeline: Pipeline) -> dict[str, CommandResult]:
+    """Both days run once, in date order, as a daily schedule would run them."""
+    results = {day: pipeline.run_day(day) for day in DAYS}
+    for day, result in results.items():
+        assert result.ok, f"DAG run for {day} failed:\n{result.log_tail(80)}"
+    return results
+
+
+def s3_objects(pipeline: Pipeline, prefix: str) -> list[dict[str, Any]]:
+    s3 = pipeline.aws.client("s3")
+    return s3.list_objects_v2(Bucket=pipeline.cfg.bucket, Prefix=prefix).get("Contents", [])
+
+
+def test_crawlers_catalog_raw_and_processed_tables(pipeline: Pipeline, completed) -> None:
+    glue = pipeline.aws.client("glue")
+    tables = catalog_tables(glue, pipeline.cfg.glue_database)
+    assert set(tables) == {
+        "raw_sales",
+        "raw_customers",
+        "daily_sales",
+        "customer_daily",
+        "customer_metrics",
+    }
+    assert tables["raw_customers"] == 1
+    assert tables["raw_sales"] >= len(DAYS)
+    for table in ("daily_sales", "customer_daily", "customer_metrics"):
+        assert tables[table] == len(DAYS), table
+    partitions = glue.get_partitions(
+        DatabaseName=pipeline.cfg.glue_database, TableName="daily_sales"
+    )
+    assert sorted(p["Values"] for p in partitions["Partitions"]) == [[d] for d in DAYS]
+    daily = glue.get_table(DatabaseName=pipeline.cfg.glue_database, Name="daily_sales")["Table"]
+    columns = {c["Name"] for c in daily["StorageDescriptor"]["Columns"]}
+    assert {"region", "daily_revenue", "daily_orders", "unique_customers"} <= columns
+    assert [k["Name"] for k in daily["PartitionKeys"]] == ["order_date"]
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_daily_sales_equal_an_independent_computation(pipeline: Pipeline, completed, day) -> None:
+    rows = read_parquet_rows(
+        pipeline.aws.client("s3"),
+        pipeline.cfg.bucket,
+        f"processed-data/daily_sales/order_date={day}/",
+    )
+    actual = {
+        r["region"]: (money(r["daily_revenue"]), r["daily_orders"], r["unique_customers"])
+        for r in rows
+    }
+    assert actual == expected_daily_sales(day)
+
+
+def test_customer_metrics_accumulate_every_processed_day(pipeline: Pipeline, completed) -> None:
+    rows = read_parquet_rows(
+        pipeline.aws.client("s3"),
+        pipeline.cfg.bucket,
+        f"processed-data/customer_metrics/as_of_date={DAYS[-1]}/",
+    )
+    actual = {
+        r["customer_id"]: (r["name"], r["status"], money(r["total_spent"]), r["total_orders"])
+        for r in rows
+    }
+    assert actual == expected_customer_metrics(DAYS)
+    for r in rows:
+        assert money(r["avg_order_value"]) == money(Decimal(r["total_spent"]) / r["total_orders"])
+
+
+def test_manifest_reconciles_and_counts_the_bad_rows(pipeline: Pipeline, completed) -> None:
+    s3 = pipeline.aws.client("s3")
+    clean = read_manifest(s3, pipeline.cfg.bucket, "2024-01-15")
+    assert (clean["status"], clean["rows_in"], clean["rows_quarantined"]) == ("succeeded", 2, 0)
+    bad = read_manifest(s3, pipeline.cfg.bucket, "2024-01-16")
+    assert bad["status"] == "succeeded"
+    assert bad["rows_valid"] == len(recipe_rows("2024-01-16"))
+    assert bad["rows_in"] == bad["rows_valid"] + bad["rows_quarantined"]
+    assert bad["quarantine_reasons"] == {"unknown_customer": 1, "bad_header": 1}
+    assert money(bad["total_revenue"]) == sum(
+        (v[0] for v in expected_daily_sales("2024-01-16").values()), Decimal(0)
+    )
+
+
+def test_quarantine_keeps_each_rejected_row_with_its_reason(pipeline: Pipeline, completed) -> None:
+    rows = quarantine_rows(pipeline, "2024-01-16")
+    by_reason = {r["reason"]: r for r in rows}
+    assert set(by_reason) == {"unknown_customer", "bad_header"}
+    assert "C999" in by_reason["unknown_customer"]["raw_line"]
+    assert by_reason["bad_header"]["raw_line"] == "invalid,data,format"
+    assert quarantine_rows(pipeline, "2024-01-15") == []
+
+
+def quarantine_rows(pipeline: Pipeline, day: str) -> list[dict[str, Any]]:
+    return read_parquet_rows(
+        pipeline.aws.client("s3"), pipeline.cfg.bucket, f"quarantine/sales/order_date={day}/"
+    )
+
+
+def test_lambda_summary_lands_in_xcom(pipeline: Pipeline, completed) -> None:
+    import json
+
+    summary = json.loads(latest_xcom(pipeline.airflow_home, "post_process", "2024-01-16"))
+    manifest = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, "2024-01-16")
+    assert summary["checks"] == "passed"
+    assert summary["run_date"] == "2024-01-16"
+    for key in ("rows_in", "rows_valid", "rows_quarantined", "quarantine_reasons"):
+        assert summary[key] == manifest[key], key
+    assert summary["notified"] is True  # rows were quarantined and the topic is configured
+
+
+def snapshot(pipeline: Pipeline, day: str) -> dict[str, Any]:
+    """What a day's run wrote: file count and rows per output, and the manifest's counts."""
+    s3 = pipeline.aws.client("s3")
+    outputs = {
+        "daily_sales": f"processed-data/daily_sales/order_date={day}/",
+        "customer_daily": f"processed-data/customer_daily/order_date={day}/",
+        "customer_metrics": f"processed-data/customer_metrics/as_of_date={day}/",
+        "quarantine": f"quarantine/sales/order_date={day}/",
+    }
+    result: dict[str, Any] = {}
+    for name, prefix in outputs.items():
+        keys = [o["Key"] for o in s3_objects(pipeline, prefix)]
+        rows = read_parquet_rows(s3, pipeline.cfg.bucket, prefix)
+        result[name] = (len(keys), sorted(map(repr, rows)))
+    manifest = read_manifest(s3, pipeline.cfg.bucket, day)
+    manifest.pop("job_run_id")
+    result["manifest"] = manifest
+    return result
+
+
+@pytest.fixture
+def paused_crawls(monkeypatch: pytest.MonkeyPatch):
+    """Hold the endpoint's crawls in RUNNING until the returned event is set."""
+    release = threading.Event()
+    real_infer = glue_crawlers.infer_table
+
+    def paused_infer(*args, **kwargs):
+        release.wait(120)
+        return real_infer(*args, **kwargs)
+
+    monkeypatch.setattr(glue_crawlers, "infer_table", paused_infer)
+    yield release
+    release.set()
+
+
+def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
+    pipeline: Pipeline, completed, paused_crawls: threading.Event
+) -> None:
+    day = DAYS[0]
+    before = snapshot(pipeline, day)
+    pipeline.aws.client("glue").start_crawler(Name=pipeline.cfg.raw_crawler)  # a crawl in flight
+    outcome: dict[str, CommandResult] = {}
+    started = time.time_ns()
+    runner = threading.Thread(target=lambda: outcome.update(run=pipeline.run_day(day)))
+    addresses: set[str] = set()
+    sampler = threading.Thread(target=sample_listening, args=(runner, addresses))
+    runner.start()
+    sampler.start()
+    try:
+        text = "Crawler 'sales_etl_raw' is already running"
+        log = wait_for_log_text(pipeline, text, 120, since_ns=started)
+    finally:
+        paused_crawls.set()
+        runner.join(RUN_TIMEOUT_SECONDS)
+        sampler.join(RUN_TIMEOUT_SECONDS)
+    assert outcome["run"].ok, outcome["run"].log_tail(80)
+    assert "Waiting for the existing run to complete instead of failing" in log.read_text()
+    assert snapshot(pipeline, day) == before
+    # Airflow, the endpoint, Spark and the Lambda all ran: none listened beyond loopback.
+    assert addresses and addresses <= {"127.0.0.1"}, addresses
+
+
+def sample_listening(runner: threading.Thread, addresses: set[str]) -> None:
+    me = psutil.Process()
+    while runner.is_alive():
+        addresses |= listening_addresses(me)
+        time.sleep(0.5)
+
+
+def wait_for_log_text(pipeline: Pipeline, text: str, seconds: float, since_ns: int):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for log in pipeline.logs.glob("dags-test-*.log"):
+            if log.stat().st_mtime_ns >= since_ns and text in log.read_text(errors="replace"):
+                return log
+        time.sleep(0.5)
+    raise AssertionError(f"no run log mentioned {text!r} within {seconds}s")
+
+
+# `airflow tasks test` records no task state and exits 0 either way: the task log is the record.
+TASK_FAILED = "Task failed with exception"
+
+
+def test_failing_glue_job_fails_transform_with_the_jobs_message(pipeline: Pipeline) -> None:
+    day = "2024-01-17"
+    result = pipeline.run_task("transform", day, params={"max_quarantine_ratio": 0.0})
+    log = result.log_file.read_text()
+    assert TASK_FAILED in log
+    # The Glue job's own error, from its CloudWatch log, reaches the Airflow task log.
+    assert f"SalesEtlError: sales ETL for run_date {day} failed" in log
+    assert "max_quarantine_ratio 0.0" in log
+    manifest = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, day)
+    assert manifest["status"] == "failed"
+    assert manifest["quarantine_reasons"] == {"unknown_customer": 1}
+
+
+FAILING_HANDLER = """
+def lambda_handler(event, context):
+    raise RuntimeError("manifest check exploded on purpose for " + event["run_date"])
+"""
+
+
+def test_failing_lambda_fails_post_process_with_its_message(pipeline: Pipeline, tmp_path) -> None:
+    import json
+
+    from deploy.artifacts import build_lambda_zip, publish_lambda
+
+    (tmp_path / "handler.py").write_text(FAILING_HANDLER)
+    iam = pipeline.aws.client("iam")
+    role = iam.get_role(RoleName="sales-etl-post-process")["Role"]["Arn"]
+    publish_lambda(
+        pipeline.aws.client("lambda"),
+        "sales_etl_failing_check",
+        role,
+        build_lambda_zip(tmp_path),
+        waiter_delay=1,
+    )
+    env = dict(pipeline.env)
+    config = {**json.loads(env["AIRFLOW_VAR_SALES_ETL_CONFIG"])}
+    config["lambda_function"] = "sales_etl_failing_check"
+    env["AIRFLOW_VAR_SALES_ETL_CONFIG"] = json.dumps(config)
+
+    result = pipeline.run_task("post_process", "2024-01-15", env=env)
+
+    log = result.log_file.read_text()
+    assert TASK_FAILED in log
+    assert "manifest check exploded on purpose for 2024-01-15" in log

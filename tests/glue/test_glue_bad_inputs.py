@@ -1,0 +1,266 @@
+"""One test per kind of bad input. All kinds sit in one sales partition, one file per kind, and
+the job runs once (max_quarantine_ratio=1 so it publishes). Each test checks its own file: which
+lines were quarantined with which reason (from the job's quarantine output, raw line included),
+which lines are valid (from the same pure transforms the job runs), and that every data line of
+the file is accounted for exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
+from sales_csv_lines import parse_lines, read_lines
+from sales_validation import classify_sales, select_customers
+
+from tests.glue.lake_helpers import (
+    SALES_HEADER,
+    output_dir,
+    read_partition,
+    run_day,
+    sales_dir,
+    write_customers,
+    write_file,
+)
+
+DAY = "2024-01-15"
+H = SALES_HEADER
+
+
+def row(order_id: str, customer: str = "C001", quantity: str = "2", price: str = "10.00",
+        order_date: str = DAY, region: str = "North", product: str = "P001") -> str:  # fmt: skip
+    return ",".join([order_id, customer, product, quantity, price, order_date, region])
+
+
+FILES: dict[str, str | bytes] = {
+    "00_good.csv": "\n".join([H, row("1001"), row("1002", "C002"), row("1003", "C003")]) + "\n",
+    "bad_header.csv": "order_id,customer_id,product_id,price,quantity,order_date,region\n"
+    + "\n".join([row("1101"), row("1102")])
+    + "\n",
+    "recipe_invalid.csv": "invalid,data,format\n",
+    "wrong_columns.csv": "\n".join(
+        [H, "1201,C001,P001,2,10.00,2024-01-15", row("1202") + ",extra", '1203,"C001,P001,2']
+    )
+    + "\n",
+    "missing_field.csv": "\n".join([H, row("1301", customer=""), row("1302", region=" ")]) + "\n",
+    "invalid_quantity.csv": "\n".join([H, row("1401", quantity="two"), row("1402", quantity="2.5")])
+    + "\n",
+    "non_positive_quantity.csv": "\n".join(
+        [H, row("1501", quantity="-1"), row("1502", quantity="0")]
+    )
+    + "\n",
+    "invalid_price.csv": "\n".join([H, row("1601", price="abc"), row("1602", price="9.999")])
+    + "\n",
+    "non_positive_price.csv": "\n".join([H, row("1701", price="-9.99"), row("1702", price="0.00")])
+    + "\n",
+    "invalid_date.csv": "\n".join(
+        [
+            H,
+            row("1801", order_date="2024-13-45"),
+            row("1802", order_date="15/01/2024"),
+            row("1803", order_date="2024-02-30"),
+        ]
+    )
+    + "\n",
+    "date_mismatch.csv": "\n".join([H, row("1901", order_date="2024-01-16")]) + "\n",
+    "unknown_customer.csv": "\n".join([H, row("2001", customer="C999")]) + "\n",
+    # 2101: first valid copy kept, later copies (same file, later file) quarantined.
+    # 2102: the first copy is invalid, so the later valid copy is kept.
+    "duplicate_a.csv": "\n".join(
+        [H, row("2101"), row("2101", quantity="5"), row("2102", quantity="x"), row("2102")]
+    )
+    + "\n",
+    "duplicate_b.csv": "\n".join([H, row("2101", customer="C002")]) + "\n",
+    "blank_lines.csv": f"{H}\n\n{row('2201')}\n   \n{row('2202')}\n\n",
+    "quoted.csv": "\n".join(
+        [
+            H,
+            '2301,C003,"P-9,1",1,5.00,2024-01-15,"North, Upper"',
+            '"2302","C001","P002","3","1.50","2024-01-15","South ""Q"""',
+        ]
+    )
+    + "\n",
+    "crlf.csv": "\r\n".join([H, row("2401"), row("2402", region="East")]) + "\r\n",
+    "bom.csv": b"\xef\xbb\xbf" + ("\n".join([H, row("2501")]) + "\n").encode(),
+    "empty.csv": b"",
+    "header_only.csv": H + "\n",
+}
+
+
+def data_lines(content: str | bytes) -> list[int]:
+    """Independent count: line numbers that are rows (non-blank, not a correct header)."""
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    lines = text.lstrip("\ufeff").splitlines()
+    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
+    if numbered and [f.strip() for f in numbered[0][1].split(",")] == list(SALES_COLUMNS):
+        numbered = numbered[1:]
+    return [i for i, _ in numbered]
+
+
+@pytest.fixture(scope="module")
+def outcome(spark, tmp_path_factory) -> dict[str, Any]:
+    base: Path = tmp_path_factory.mktemp("bad-inputs-lake")
+    for name, content in FILES.items():
+        write_file(sales_dir(base, DAY) / name, content)
+    write_customers(base)
+    manifest = run_day(spark, base, DAY, max_quarantine_ratio="1")
+
+    # The same pure transforms the job runs, collected so per-line outcomes can be checked.
+    folder = sales_dir(base, DAY)
+    uris = [f"file://{folder / name}" for name in sorted(FILES)]
+    snapshot = base / "raw-data/customers/snapshot_date=2024-01-01/customers.csv"
+    customers = select_customers(
+        parse_lines(read_lines(spark, [f"file://{snapshot}"]), CUSTOMER_COLUMNS)
+    )
+    lines = parse_lines(read_lines(spark, uris), SALES_COLUMNS)
+    classified = [r.asDict() for r in classify_sales(lines, customers, date(2024, 1, 15)).collect()]
+    quarantine = read_partition(spark, output_dir(base, "quarantine", DAY))
+    return {"manifest": manifest, "classified": classified, "quarantine": quarantine}
+
+
+def check_file(
+    outcome: dict[str, Any], name: str, quarantined: dict[int, str], valid: list[int]
+) -> list[dict[str, Any]]:
+    """Assert the file's quarantined lines/reasons and valid lines; return its valid rows."""
+    content = FILES[name]
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    raw_lines = text.splitlines()
+    got_quarantine = {
+        q["line_number"]: q for q in outcome["quarantine"] if q["source_file"] == name
+    }
+    assert {n: q["reason"] for n, q in got_quarantine.items()} == quarantined
+    for number, q in got_quarantine.items():
+        assert q["raw_line"].lstrip("\ufeff") == raw_lines[number - 1].lstrip("\ufeff")
+    rows = [r for r in outcome["classified"] if r["source_file"] == name]
+    valid_rows = [r for r in rows if r["line_kind"] == "row" and r["reason"] is None]
+    assert sorted(r["line_number"] for r in valid_rows) == valid
+    # Reconciliation for this file: every data line is valid or quarantined, exactly once.
+    assert sorted([*quarantined, *valid]) == data_lines(content)
+    return valid_rows
+
+
+def test_well_formed_file_is_all_valid(outcome):
+    rows = check_file(outcome, "00_good.csv", {}, [2, 3, 4])
+    assert {r["customer_id"] for r in rows} == {"C001", "C002", "C003"}
+
+
+def test_wrong_header_quarantines_the_whole_file_including_its_first_line(outcome):
+    check_file(
+        outcome,
+        "bad_header.csv",
+        {1: Reason.BAD_HEADER, 2: Reason.BAD_HEADER, 3: Reason.BAD_HEADER},
+        [],
+    )
+
+
+def test_recipe_one_line_file_is_one_quarantined_row(outcome):
+    check_file(outcome, "recipe_invalid.csv", {1: Reason.BAD_HEADER}, [])
+    [q] = [q for q in outcome["quarantine"] if q["source_file"] == "recipe_invalid.csv"]
+    assert q["raw_line"] == "invalid,data,format"
+
+
+def test_wrong_column_count_and_broken_quoting(outcome):
+    expected = {n: Reason.WRONG_COLUMN_COUNT for n in (2, 3, 4)}
+    check_file(outcome, "wrong_columns.csv", expected, [])
+
+
+def test_empty_or_blank_field(outcome):
+    expected = {2: Reason.MISSING_FIELD, 3: Reason.MISSING_FIELD}
+    check_file(outcome, "missing_field.csv", expected, [])
+
+
+def test_non_numeric_quantity(outcome):
+    expected = {2: Reason.INVALID_QUANTITY, 3: Reason.INVALID_QUANTITY}
+    check_file(outcome, "invalid_quantity.csv", expected, [])
+
+
+def test_negative_or_zero_quantity(outcome):
+    expected = {2: Reason.NON_POSITIVE_QUANTITY, 3: Reason.NON_POSITIVE_QUANTITY}
+    check_file(outcome, "non_positive_quantity.csv", expected, [])
+
+
+def test_non_numeric_price_or_sub_cent_price(outcome):
+    expected = {2: Reason.INVALID_PRICE, 3: Reason.INVALID_PRICE}
+    check_file(outcome, "invalid_price.csv", expected, [])
+
+
+def test_negative_or_zero_price(outcome):
+    expected = {2: Reason.NON_POSITIVE_PRICE, 3: Reason.NON_POSITIVE_PRICE}
+    check_file(outcome, "non_positive_price.csv", expected, [])
+
+
+def test_unparseable_or_impossible_date(outcome):
+    expected = {n: Reason.INVALID_ORDER_DATE for n in (2, 3, 4)}
+    check_file(outcome, "invalid_date.csv", expected, [])
+
+
+def test_order_date_of_another_day(outcome):
+    check_file(outcome, "date_mismatch.csv", {2: Reason.ORDER_DATE_MISMATCH}, [])
+
+
+def test_customer_not_in_snapshot(outcome):
+    check_file(outcome, "unknown_customer.csv", {2: Reason.UNKNOWN_CUSTOMER}, [])
+
+
+def test_duplicate_order_id_keeps_first_valid_copy_by_file_then_line(outcome):
+    kept = check_file(
+        outcome,
+        "duplicate_a.csv",
+        {3: Reason.DUPLICATE_ORDER_ID, 4: Reason.INVALID_QUANTITY},
+        [2, 5],
+    )
+    assert {(r["order_id"], r["quantity"]) for r in kept} == {("2101", 2), ("2102", 2)}
+    check_file(outcome, "duplicate_b.csv", {2: Reason.DUPLICATE_ORDER_ID}, [])
+
+
+def test_blank_lines_are_not_rows(outcome):
+    check_file(outcome, "blank_lines.csv", {}, [3, 5])
+    assert outcome["manifest"]["lines"]["blank"] == 3
+
+
+def test_quoted_commas_and_escaped_quotes_parse(outcome):
+    rows = check_file(outcome, "quoted.csv", {}, [2, 3])
+    assert {(r["product_id"], r["region"]) for r in rows} == {
+        ("P-9,1", "North, Upper"),
+        ("P002", 'South "Q"'),
+    }
+
+
+def test_crlf_line_endings(outcome):
+    rows = check_file(outcome, "crlf.csv", {}, [2, 3])
+    assert sorted(r["region"] for r in rows) == ["East", "North"]
+
+
+def test_utf8_bom(outcome):
+    rows = check_file(outcome, "bom.csv", {}, [2])
+    assert rows[0]["order_id"] == "2501"
+
+
+def test_empty_file_has_no_rows_and_is_reported(outcome):
+    check_file(outcome, "empty.csv", {}, [])
+    assert outcome["manifest"]["input_files"]["empty"] == ["empty.csv"]
+
+
+def test_header_only_file_has_no_rows_and_is_reported(outcome):
+    check_file(outcome, "header_only.csv", {}, [])
+    assert outcome["manifest"]["input_files"]["without_rows"] == ["header_only.csv"]
+
+
+def test_manifest_reconciles_with_an_independent_line_count(outcome):
+    m = outcome["manifest"]
+    expected_rows = sum(len(data_lines(c)) for c in FILES.values())
+    assert m["status"] == "succeeded"
+    assert m["rows_in"] == expected_rows
+    assert m["rows_in"] == m["rows_valid"] + m["rows_quarantined"]
+    assert (
+        m["rows_quarantined"] == len(outcome["quarantine"]) == sum(m["quarantine_reasons"].values())
+    )
+    assert m["quarantine_ratio"] == pytest.approx(m["rows_quarantined"] / m["rows_in"])
+    assert m["input_files"]["count"] == len(FILES)
+    valid = [r for r in outcome["classified"] if r["line_kind"] == "row" and r["reason"] is None]
+    assert m["rows_valid"] == len(valid)
+    assert m["total_revenue"] == f"{sum(r['quantity'] * r['price'] for r in valid):.2f}"
+    assert set(m["quarantine_reasons"]) == set(Reason.ALL)

@@ -1,0 +1,260 @@
+"""Whole runs on tmp_path lakes: idempotency, processing order, failures, incrementality."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sales_daily_run import SalesEtlError
+from sales_etl_job import main
+
+from local.synthetic_sales import write_recipe_sample_lake, write_synthetic_lake
+from tests.glue.lake_helpers import (
+    SALES_HEADER,
+    data_files,
+    output_dir,
+    read_manifest,
+    read_partition,
+    run_day,
+    sales_dir,
+    write_customers,
+    write_file,
+    write_sales,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("daily_sales", "customer_daily", "customer_metrics", "quarantine")
+PER_DAY_TABLES = ("daily_sales", "customer_daily", "quarantine")
+
+
+def small_lake(base: Path, days: int = 3) -> list[str]:
+    summary = write_synthetic_lake(
+        base, start=date(2024, 3, 1), days=days, orders_per_day=40, customers=12,
+        bad_row_rate=0.1, seed=11,
+    )  # fmt: skip
+    return [d.day for d in summary.days]
+
+
+def partition_state(base: Path, table: str, day: str) -> list[str]:
+    """The bytes of every visible file (Parquet holds no paths or times): equal means identical."""
+    return sorted(
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files(output_dir(base, table, day))
+    )
+
+
+def manifest_without_uris(base: Path, day: str) -> dict:
+    m = read_manifest(base, day)
+    return {k: v for k, v in m.items() if k not in ("inputs", "outputs")}
+
+
+def test_three_runs_of_a_day_give_identical_output_and_touch_no_other_day(spark, tmp_path):
+    days = small_lake(tmp_path, days=2)
+    run_day(spark, tmp_path, days[0], max_quarantine_ratio="1")
+    earlier = {t: partition_state(tmp_path, t, days[0]) for t in TABLES}
+    states = []
+    for _ in range(3):
+        run_day(spark, tmp_path, days[1], max_quarantine_ratio="1", JOB_RUN_ID="jr_same")
+        tables = {t: partition_state(tmp_path, t, days[1]) for t in TABLES}
+        states.append({"tables": tables, "manifest": read_manifest(tmp_path, days[1])})
+    assert states[0] == states[1] == states[2]
+    assert all(len(states[0]["tables"][t]) == 1 for t in TABLES)  # one file per partition
+    assert {t: partition_state(tmp_path, t, days[0]) for t in TABLES} == earlier
+
+    # Each file is sorted by its key, so equal inputs give equal files whatever Spark's plan.
+    keys = {
+        "daily_sales": ("region",),
+        "customer_daily": ("customer_id",),
+        "customer_metrics": ("customer_id",),
+        "quarantine": ("source_file", "line_number"),
+    }
+    for table, key in keys.items():
+        rows = read_partition(spark, output_dir(tmp_path, table, days[1]))
+        values = [tuple(r[k] for k in key) for r in rows]
+        assert len(values) > 1 and values == sorted(values), table
+
+    # The day's raw data is replaced by a header-only file: a rerun leaves no stale rows.
+    metrics_before = read_partition(spark, output_dir(tmp_path, "customer_metrics", days[0]))
+    shutil.rmtree(sales_dir(tmp_path, days[1]))
+    write_file(sales_dir(tmp_path, days[1]) / "part-0000.csv", SALES_HEADER + "\n")
+    manifest = run_day(spark, tmp_path, days[1])
+    assert (manifest["status"], manifest["rows_in"], manifest["total_revenue"]) == (
+        "succeeded",
+        0,
+        "0.00",
+    )
+    for table in PER_DAY_TABLES:
+        assert not output_dir(tmp_path, table, days[1]).exists(), table
+    # customer_metrics as of that day now holds only the earlier day's totals.
+    metrics = read_partition(spark, output_dir(tmp_path, "customer_metrics", days[1]))
+    assert metrics == metrics_before
+    assert {t: partition_state(tmp_path, t, days[0]) for t in TABLES} == earlier
+
+
+def test_days_in_any_order_give_the_same_per_day_outputs(spark, tmp_path):
+    forward, backward = tmp_path / "forward", tmp_path / "backward"
+    days = small_lake(forward, days=2)
+    small_lake(backward, days=2)
+    for d in days:
+        run_day(spark, forward, d, max_quarantine_ratio="1")
+    for d in reversed(days):
+        run_day(spark, backward, d, max_quarantine_ratio="1")
+
+    for d in days:
+        for table in PER_DAY_TABLES:
+            files = partition_state(forward, table, d)
+            assert files, (table, d)  # something to compare
+            assert files == partition_state(backward, table, d), (table, d)
+        assert manifest_without_uris(forward, d) == manifest_without_uris(backward, d)
+
+    # customer_metrics as of D is exact once every day <= D was processed: the last day ran
+    # first backward, so it lacks the earlier days until it is rerun.
+    last = days[-1]
+    complete = partition_state(forward, "customer_metrics", last)
+    assert partition_state(backward, "customer_metrics", last) != complete
+    run_day(spark, backward, last, max_quarantine_ratio="1")
+    assert partition_state(backward, "customer_metrics", last) == complete
+
+
+def expect_failure(spark, base: Path, day: str, *fragments: str, **extra: str) -> dict:
+    with pytest.raises(SalesEtlError) as caught:
+        run_day(spark, base, day, **extra)
+    message = str(caught.value)
+    for fragment in (f"run_date {day}", *fragments):
+        assert fragment in message
+    manifest = read_manifest(base, day)
+    assert manifest["status"] == "failed"
+    assert manifest["error"] == message
+    assert manifest["rows_in"] == manifest["rows_valid"] + manifest["rows_quarantined"]
+    for table in ("daily_sales", "customer_daily", "customer_metrics"):
+        assert not output_dir(base, table, day).exists(), table
+    return manifest
+
+
+def test_missing_sales_partition_fails_and_writes_the_manifest(spark, tmp_path):
+    write_customers(tmp_path)
+    partition = f"file://{sales_dir(tmp_path, '2024-01-15')}"
+    manifest = expect_failure(spark, tmp_path, "2024-01-15", partition, "does not exist")
+    assert manifest["rows_in"] == 0
+    assert manifest["inputs"] == {
+        "sales": partition,
+        "customers": f"file://{tmp_path}/raw-data/customers/snapshot_date=2024-01-01",
+    }
+
+
+def test_missing_customer_snapshot_fails_but_quarantines_the_rows(spark, tmp_path):
+    write_sales(tmp_path, "2024-01-15", ["1,C001,P1,1,1.00,2024-01-15,North"])
+    write_customers(tmp_path, snapshot="2024-01-16")  # only a later snapshot: not usable
+    manifest = expect_failure(
+        spark,
+        tmp_path,
+        "2024-01-15",
+        "no customer snapshot",
+        f"file://{tmp_path}/raw-data/customers",
+    )
+    assert manifest["inputs"]["customers"] is None
+    assert manifest["quarantine_reasons"] == {"unknown_customer": 1}
+    [q] = read_partition(spark, output_dir(tmp_path, "quarantine", "2024-01-15"))
+    assert q["raw_line"] == "1,C001,P1,1,1.00,2024-01-15,North"
+
+
+def test_quarantine_ratio_above_the_limit_fails_after_writing_the_quarantine(spark, tmp_path):
+    write_customers(tmp_path)
+    rows = ["1,C001,P1,1,1.00,2024-01-15,North", "2,C001,P1,x,1.00,2024-01-15,North"]
+    write_sales(tmp_path, "2024-01-15", rows)
+    partition = f"file://{sales_dir(tmp_path, '2024-01-15')}"
+    cause = "0.5000 > max_quarantine_ratio 0.4"
+    manifest = expect_failure(
+        spark, tmp_path, "2024-01-15", partition, "1 of 2 rows", cause, max_quarantine_ratio="0.4"
+    )
+    assert manifest["quarantine_reasons"] == {"invalid_quantity": 1}
+    assert manifest["max_quarantine_ratio"] == 0.4
+    [q] = read_partition(spark, output_dir(tmp_path, "quarantine", "2024-01-15"))
+    assert (q["reason"], q["line_number"]) == ("invalid_quantity", 3)
+    # At the limit (not above it) the same day succeeds.
+    assert (
+        run_day(spark, tmp_path, "2024-01-15", max_quarantine_ratio="0.5")["status"] == "succeeded"
+    )
+
+
+def file_bytes_read(spark) -> int:
+    """Bytes read through Hadoop's local FileSystem: the counters Spark's scans report."""
+    stats = spark._jvm.org.apache.hadoop.fs.FileSystem.getAllStatistics()
+    return sum(s.getBytesRead() for s in stats if s.getScheme() == "file")
+
+
+def tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_run_reads_only_its_day_the_snapshot_and_small_daily_history(spark, tmp_path):
+    days = small_lake(tmp_path, days=2)
+    run_day(spark, tmp_path, days[0], max_quarantine_ratio="1")
+    # Large raw partitions of other days must not be read at all.
+    for n in range(3):
+        big = [f"9{n}{i:06d},C000001,P0001,1,1.00,2024-04-0{n + 1},North" for i in range(20000)]
+        write_sales(tmp_path, f"2024-04-0{n + 1}", big)
+    assert tree_size(tmp_path / "raw-data/sales") > 2_000_000
+
+    before = file_bytes_read(spark)
+    run_day(spark, tmp_path, days[1], max_quarantine_ratio="1")
+    read = file_bytes_read(spark) - before
+    own = tree_size(sales_dir(tmp_path, days[1])) + tree_size(tmp_path / "raw-data/customers")
+    history = tree_size(tmp_path / "processed-data/customer_daily")
+    assert own <= read <= own + 2 * history + 16_384
+
+
+def test_an_unexpected_error_still_writes_a_failed_manifest(spark, tmp_path):
+    write_customers(tmp_path)
+    write_sales(tmp_path, "2024-01-15", ["1,C001,P1,1,1.00,2024-01-15,North"])
+    # A corrupt earlier customer_daily file: reading history for customer_metrics fails.
+    write_file(output_dir(tmp_path, "customer_daily", "2024-01-14") / "part-0.parquet", "junk")
+    with pytest.raises(Exception) as caught:
+        run_day(spark, tmp_path, "2024-01-15")
+    assert not isinstance(caught.value, SalesEtlError)
+    manifest = read_manifest(tmp_path, "2024-01-15")
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith(type(caught.value).__name__)
+    assert (manifest["rows_in"], manifest["rows_valid"]) == (1, 1)
+
+
+def test_entry_point_main_in_process_raises_for_a_failed_run(spark, tmp_path):
+    write_customers(tmp_path)
+    with pytest.raises(SalesEtlError, match="no sales partition"):
+        main(["sales_etl_job.py", "--run_date", "2024-01-15", "--data_uri", str(tmp_path)])
+    assert read_manifest(tmp_path, "2024-01-15")["status"] == "failed"
+
+
+def test_local_cli_runs_end_to_end(tmp_path):
+    write_recipe_sample_lake(tmp_path)
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_SUBMIT_ARGS": "--master local[1] --conf spark.ui.enabled=false "
+        "--conf spark.sql.shuffle.partitions=1 --conf spark.ui.showConsoleProgress=false "
+        # A short-lived JVM: the quick JIT tier alone starts faster.
+        "--driver-java-options -XX:TieredStopAtLevel=1 pyspark-shell",
+    }
+    args = [
+        sys.executable, str(REPO_ROOT / "glue_scripts" / "sales_etl_job.py"),
+        "--JOB_NAME", "sales_etl", "--run_date", "2024-01-15", "--data_uri", str(tmp_path),
+        "--JOB_RUN_ID", "jr_cli", "--enable-metrics", "", "--job-bookmark-option",
+        "job-bookmark-disable", "--TempDir", str(tmp_path / "temp"),
+    ]  # fmt: skip
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = read_manifest(tmp_path, "2024-01-15")
+    assert json.loads(done.stdout[done.stdout.index("{") :]) == manifest
+    assert (manifest["status"], manifest["job_run_id"], manifest["rows_valid"]) == (
+        "succeeded",
+        "jr_cli",
+        2,
+    )
+    assert manifest["total_revenue"] == "109.97"  # 2 * 29.99 + 49.99
+    assert data_files(output_dir(tmp_path, "daily_sales", "2024-01-15"))

@@ -1,0 +1,49 @@
+"""Parse-time tunables come from Airflow config [sales_etl] and are range-checked."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import pytest
+
+import sales_etl.tasks
+
+
+@pytest.fixture
+def reload_tasks(monkeypatch):
+    def reload(**options: str):
+        for key, value in options.items():
+            monkeypatch.setenv(f"AIRFLOW__SALES_ETL__{key.upper()}", value)
+        return importlib.reload(sales_etl.tasks)
+
+    yield reload
+    monkeypatch.undo()
+    importlib.reload(sales_etl.tasks)
+
+
+def test_defaults_suit_aws(reload_tasks):
+    tasks = reload_tasks()
+    assert tasks.POLL_SECONDS == 30
+    assert timedelta(hours=6) == tasks.SALES_WAIT
+    assert timedelta(minutes=5) == tasks.SALES_POKE_INTERVAL
+
+
+def test_options_override_waits_and_derived_limits(reload_tasks):
+    tasks = reload_tasks(poll_seconds="2", sales_wait_seconds="20")
+    assert tasks.POLL_SECONDS == 2
+    assert tasks.GLUE_TASK_TIMEOUT.total_seconds() <= tasks.GLUE_MAX_POLLS * 2
+    assert timedelta(seconds=20) == tasks.SALES_WAIT
+    assert timedelta(seconds=20) == tasks.SALES_POKE_INTERVAL
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("poll_seconds", "0", r"\[sales_etl\] poll_seconds must be 1..600, got 0"),
+        ("sales_wait_seconds", "999999", r"\[sales_etl\] sales_wait_seconds must be 1..86400"),
+    ],
+)
+def test_out_of_range_options_name_the_option(reload_tasks, key, value, message):
+    with pytest.raises(ValueError, match=message):
+        reload_tasks(**{key: value})
