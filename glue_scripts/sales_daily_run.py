@@ -32,13 +32,14 @@ from sales_aggregates import (
 from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
 from sales_csv_lines import LINE_KIND_ROW, parse_lines, read_lines
 from sales_job_args import JobArgs
-from sales_lake_fs import Entry, LakeFs
+from sales_lake_fs import Entry, LakeFs, public_uris
 from sales_manifest import ManifestBuilder, collect_line_counts, manifest_json
 from sales_validation import classify_sales, customer_row_is_usable, select_customers
 
 log = logging.getLogger("sales_etl")
 
 CUSTOMER_DAILY_HISTORY_DDL = "customer_id STRING, spent DECIMAL(18,2), orders BIGINT"
+CUSTOMER_METRICS_CARRY_DDL = "customer_id STRING, total_spent DECIMAL(18,2), total_orders BIGINT"
 EMPTY_CUSTOMERS_DDL = "customer_id STRING, name STRING, status STRING"
 CACHE_PARTITION_BYTES = 16 * 1024 * 1024  # of raw CSV per cached partition
 MAX_ERROR_CHARS = 4000
@@ -48,7 +49,7 @@ class SalesEtlError(RuntimeError):
     """The run failed for a stated cause; the manifest (status failed) is already written."""
 
     def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(public_uris(message))
         self.manifest = manifest
 
 
@@ -207,19 +208,30 @@ def _write_processed(
         ("customer_id",),
         empty=no_rows,
     )
-    # customer_metrics from the small customer_daily table, never from raw sales history.
-    history_dirs = customer_daily_dirs_before(fs, layout, day)
+    # customer_metrics as of D = the latest earlier metrics partition P plus the customer_daily
+    # days after P: it equals the sum over all days <= D whenever P is exact, and reads one
+    # small partition instead of a history that grows every day. Never raw sales history.
+    previous = latest_metrics_before(fs, layout, day)
+    after = previous[0] if previous else date.min
+    newer_dirs = [uri for d, uri in customer_daily_dirs_before(fs, layout, day) if d > after]
     history = today.select("customer_id", "spent", "orders")
-    if history_dirs:
-        earlier = spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*history_dirs)
+    if newer_dirs:
+        earlier = spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*newer_dirs)
         history = earlier.unionByName(history)
+    if previous:
+        carried = spark.read.schema(CUSTOMER_METRICS_CARRY_DDL).parquet(previous[1])
+        history = carried.select(
+            "customer_id",
+            F.col("total_spent").alias("spent"),
+            F.col("total_orders").alias("orders"),
+        ).unionByName(history)
     _overwrite_partition(
         fs,
         customer_metrics(history, customers, day),
         layout.customer_metrics_root,
         layout.customer_metrics_partition(day),
         ("customer_id",),
-        empty=no_rows and not history_dirs,
+        empty=no_rows and not newer_dirs and previous is None,
     )
 
 
@@ -234,8 +246,20 @@ def find_snapshot(fs: LakeFs, layout: LakeLayout, day: date) -> Snapshot | None:
     return Snapshot(snapshot_date, layout.customer_snapshot(snapshot_date), files)
 
 
-def customer_daily_dirs_before(fs: LakeFs, layout: LakeLayout, day: date) -> list[str]:
-    return [uri for d, uri in _dated_dirs(fs, layout.customer_daily_root, "order_date") if d < day]
+def customer_daily_dirs_before(fs: LakeFs, layout: LakeLayout, day: date) -> list[tuple[date, str]]:
+    return [
+        (d, uri) for d, uri in _dated_dirs(fs, layout.customer_daily_root, "order_date") if d < day
+    ]
+
+
+def latest_metrics_before(fs: LakeFs, layout: LakeLayout, day: date) -> tuple[date, str] | None:
+    """The newest customer_metrics partition strictly before `day`, if any."""
+    earlier = [
+        (d, uri)
+        for d, uri in _dated_dirs(fs, layout.customer_metrics_root, "as_of_date")
+        if d < day
+    ]
+    return max(earlier) if earlier else None
 
 
 def _dated_dirs(fs: LakeFs, root: str, column: str) -> list[tuple[date, str]]:
@@ -297,4 +321,4 @@ def _overwrite_partition(
 
 
 def _write_manifest(fs: LakeFs, layout: LakeLayout, day: date, manifest: dict[str, Any]) -> None:
-    fs.write_text(layout.manifest(day), manifest_json(manifest))
+    fs.write_text(layout.manifest(day), public_uris(manifest_json(manifest)))

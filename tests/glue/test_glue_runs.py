@@ -49,18 +49,40 @@ def partition_state(base: Path, table: str, day: str) -> list[str]:
     )
 
 
+def file_bytes_read(spark) -> int:
+    """Bytes read through Hadoop's local FileSystem: the counters Spark's scans report."""
+    stats = spark._jvm.org.apache.hadoop.fs.FileSystem.getAllStatistics()
+    return sum(s.getBytesRead() for s in stats if s.getScheme() == "file")
+
+
+def tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def manifest_without_uris(base: Path, day: str) -> dict:
     m = read_manifest(base, day)
     return {k: v for k, v in m.items() if k not in ("inputs", "outputs")}
 
 
-def test_three_runs_of_a_day_give_identical_output_and_touch_no_other_day(spark, tmp_path):
+def test_reruns_are_identical_read_only_their_day_and_touch_no_other_day(spark, tmp_path):
     days = small_lake(tmp_path, days=2)
     run_day(spark, tmp_path, days[0], max_quarantine_ratio="1")
     earlier = {t: partition_state(tmp_path, t, days[0]) for t in TABLES}
+    # Large raw partitions of other days: a run must not read them at all.
+    for n in range(3):
+        big = [f"9{n}{i:06d},C000001,P0001,1,1.00,2024-04-0{n + 1},North" for i in range(20000)]
+        write_sales(tmp_path, f"2024-04-0{n + 1}", big)
+    assert tree_size(tmp_path / "raw-data/sales") > 2_000_000
+    own = tree_size(sales_dir(tmp_path, days[1])) + tree_size(tmp_path / "raw-data/customers")
+
     states = []
     for _ in range(3):
+        before = file_bytes_read(spark)
         run_day(spark, tmp_path, days[1], max_quarantine_ratio="1", JOB_RUN_ID="jr_same")
+        read = file_bytes_read(spark) - before
+        # Its own files once, plus the previous day's small metrics (Parquet footers too).
+        history = tree_size(output_dir(tmp_path, "customer_metrics", days[0]))
+        assert own <= read <= own + 2 * history + 16_384
         tables = {t: partition_state(tmp_path, t, days[1]) for t in TABLES}
         states.append({"tables": tables, "manifest": read_manifest(tmp_path, days[1])})
     assert states[0] == states[1] == states[2]
@@ -122,6 +144,17 @@ def test_days_in_any_order_give_the_same_per_day_outputs(spark, tmp_path):
     assert partition_state(backward, "customer_metrics", last) == complete
 
 
+def test_metrics_build_on_the_previous_day_not_on_the_whole_history(spark, tmp_path):
+    days = small_lake(tmp_path, days=3)
+    for d in days:
+        run_day(spark, tmp_path, d, max_quarantine_ratio="1")
+    complete = partition_state(tmp_path, "customer_metrics", days[-1])
+    # Day 3's metrics come from day 2's metrics plus day 3: day 1's history is not read.
+    shutil.rmtree(output_dir(tmp_path, "customer_daily", days[0]))
+    run_day(spark, tmp_path, days[-1], max_quarantine_ratio="1")
+    assert partition_state(tmp_path, "customer_metrics", days[-1]) == complete
+
+
 def expect_failure(spark, base: Path, day: str, *fragments: str, **extra: str) -> dict:
     with pytest.raises(SalesEtlError) as caught:
         run_day(spark, base, day, **extra)
@@ -181,33 +214,6 @@ def test_quarantine_ratio_above_the_limit_fails_after_writing_the_quarantine(spa
     assert (
         run_day(spark, tmp_path, "2024-01-15", max_quarantine_ratio="0.5")["status"] == "succeeded"
     )
-
-
-def file_bytes_read(spark) -> int:
-    """Bytes read through Hadoop's local FileSystem: the counters Spark's scans report."""
-    stats = spark._jvm.org.apache.hadoop.fs.FileSystem.getAllStatistics()
-    return sum(s.getBytesRead() for s in stats if s.getScheme() == "file")
-
-
-def tree_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-def test_a_run_reads_only_its_day_the_snapshot_and_small_daily_history(spark, tmp_path):
-    days = small_lake(tmp_path, days=2)
-    run_day(spark, tmp_path, days[0], max_quarantine_ratio="1")
-    # Large raw partitions of other days must not be read at all.
-    for n in range(3):
-        big = [f"9{n}{i:06d},C000001,P0001,1,1.00,2024-04-0{n + 1},North" for i in range(20000)]
-        write_sales(tmp_path, f"2024-04-0{n + 1}", big)
-    assert tree_size(tmp_path / "raw-data/sales") > 2_000_000
-
-    before = file_bytes_read(spark)
-    run_day(spark, tmp_path, days[1], max_quarantine_ratio="1")
-    read = file_bytes_read(spark) - before
-    own = tree_size(sales_dir(tmp_path, days[1])) + tree_size(tmp_path / "raw-data/customers")
-    history = tree_size(tmp_path / "processed-data/customer_daily")
-    assert own <= read <= own + 2 * history + 16_384
 
 
 def test_an_unexpected_error_still_writes_a_failed_manifest(spark, tmp_path):
