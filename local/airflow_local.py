@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         shutil.rmtree(fresh, ignore_errors=True)
     password = ensure_password_file(settings.password_file)
     try:
-        endpoint = start_endpoint(args.port, work / "endpoint")
+        endpoint = start_endpoint(args.port, work / "endpoint", prewarm_spark=True)
     except EndpointError as err:
         print(f"error: {err} (try --port)", file=sys.stderr)
         return 2

@@ -60,19 +60,32 @@ def aws_client_environment(endpoint_url: str) -> dict[str, str]:
     }
 
 
+def endpoint_variables(endpoint_url: str) -> dict[str, str]:
+    """What points Airflow's ``aws_default`` connection and plain boto3 at the endpoint."""
+    return {
+        **aws_client_environment(endpoint_url),
+        "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(endpoint_url),
+    }
+
+
 def airflow_environment(
-    endpoint_url: str,
+    endpoint_url: str | None,
     airflow_home: Path,
     config_overrides: Mapping[str, Any] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """A full process environment for ``airflow`` commands run against the local endpoint."""
+    """A full process environment for ``airflow`` commands run against the local endpoint.
+
+    Without ``endpoint_url`` the endpoint's variables (``endpoint_variables``) are left out,
+    for a process that gets them later.
+    """
     env = dict(os.environ if base is None else base)
     # Never let a developer's real AWS profile or session leak into a local run.
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         env.pop(name, None)
     venv_bin = str(Path(sys.executable).parent)
-    env.update(aws_client_environment(endpoint_url))
+    if endpoint_url is not None:
+        env.update(endpoint_variables(endpoint_url))
     env.update(
         {
             "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
@@ -84,8 +97,7 @@ def airflow_environment(
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             # Local crawls and jobs finish in seconds: poll their state often.
-            "AIRFLOW__SALES_ETL__POLL_SECONDS": "2",
-            "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(endpoint_url),
+            "AIRFLOW__SALES_ETL__POLL_SECONDS": "1",
             "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(dict(config_overrides or {})),
             "SPARK_LOCAL_IP": "127.0.0.1",
         }

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.local_endpoint import CrawlPause
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,3 +29,13 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 def _remove_airflow_home():
     yield
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def paused_crawls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CrawlPause]:
+    """Crawls on the local endpoint stay RUNNING until ``.release()`` (at the latest 120 s)."""
+    from tests.local_endpoint import CrawlPause
+
+    pause = CrawlPause(monkeypatch, max_seconds=120)
+    yield pause
+    pause.release()

@@ -30,6 +30,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--host", default=LOOPBACK, help=f"only {LOOPBACK} is accepted (the default)"
     )
     parser.add_argument(
+        "--cold-spark",
+        action="store_true",
+        help="run every Glue job in a fresh Python process and JVM (default: one warm driver)",
+    )
+    parser.add_argument(
+        "--no-prewarm",
+        action="store_true",
+        help="start the warm Spark driver at the first job run, not now",
+    )
+    parser.add_argument(
         "--work-dir",
         type=Path,
         help="folder for S3 mirrors, job runs, Lambda packages and the state file "
@@ -44,7 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        endpoint = start_endpoint(args.port, args.work_dir, host=args.host)
+        endpoint = start_endpoint(
+            args.port,
+            args.work_dir,
+            host=args.host,
+            warm_spark=not args.cold_spark,
+            prewarm_spark=not (args.cold_spark or args.no_prewarm),
+        )
     except EndpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

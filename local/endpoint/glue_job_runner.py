@@ -2,14 +2,16 @@
 
 The run goes STARTING (waiting for its buckets, staging) -> RUNNING (the script's process is
 alive) -> SUCCEEDED | FAILED | TIMEOUT | STOPPED, and is only marked finished after its
-outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script is started as
-``sys.executable <script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in its own
+outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script runs as
+``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in the endpoint's warm Spark
+worker (``warm_spark``) when that is free, else as ``sys.executable <script> ...`` in a new
 process group; its stdout/stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` and
 ``/aws-glue/jobs/error`` (log stream = run id) while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -25,6 +28,7 @@ from local.endpoint import s3_mirror
 from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.job_errors import error_message_from_stderr
 from local.endpoint.runtime import EndpointRuntime
+from local.endpoint.warm_spark import ScriptRequest, WarmRun
 
 LOG_GROUP = "/aws-glue/jobs"
 OUTPUT_GROUP = f"{LOG_GROUP}/output"
@@ -95,9 +99,8 @@ class GlueJobRunner:
             return False
         self._stop_requested.set()
         self.run.set_state("STOPPING")
-        proc = self._proc
-        if proc is not None:
-            threading.Thread(target=self.runtime.processes.terminate, args=(proc,)).start()
+        if self._proc is not None:
+            threading.Thread(target=self._kill).start()
         return True
 
     # -- the worker thread -------------------------------------------------------------
@@ -175,7 +178,6 @@ class GlueJobRunner:
         if not script_path.is_file():
             raise StagingError(f"script {self.run.script_location} not found in S3")
         argv = [
-            sys.executable,
             str(script_path),
             "--JOB_NAME",
             self.run.job_name,
@@ -194,7 +196,6 @@ class GlueJobRunner:
 
     def _execute(self, staged: StagedRun) -> tuple[int, str]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        env = self._env(staged)
         out_log = LogStreamWriter(
             self.run.account_id, self.run.region, OUTPUT_GROUP, self.run.job_run_id
         )
@@ -206,29 +207,19 @@ class GlueJobRunner:
         with (
             (self.run_dir / "stdout.log").open("w") as out_file,
             (self.run_dir / "stderr.log").open("w") as err_file,
+            self._started_script(staged) as script,
         ):
-            proc = self.runtime.processes.spawn(
-                staged.argv,
-                cwd=self.run_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                bufsize=1,
-            )
-            self._proc = proc
             self.started_monotonic = time.monotonic()
             if self._stop_requested.is_set():  # stopped while we were staging
-                threading.Thread(target=self.runtime.processes.terminate, args=(proc,)).start()
+                threading.Thread(target=self._kill).start()
             else:
                 self.run.set_state("RUNNING")
             readers = [
-                threading.Thread(target=_pump, args=(proc.stdout, out_file, out_log, lines, None)),
                 threading.Thread(
-                    target=_pump, args=(proc.stderr, err_file, err_log, lines, stderr_lines)
+                    target=_pump, args=(script.stdout, out_file, out_log, lines, None)
+                ),
+                threading.Thread(
+                    target=_pump, args=(script.stderr, err_file, err_log, lines, stderr_lines)
                 ),
             ]
             for reader in readers:
@@ -237,41 +228,58 @@ class GlueJobRunner:
             shipper.start()
             timeout = (self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES) * 60
             try:
-                proc.wait(timeout=timeout)
+                returncode = script.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._timed_out = True
-                self.runtime.processes.terminate(proc)
+                self._kill()
+                returncode = script.wait(timeout=timeout)
             for reader in readers:
                 reader.join()
             lines.put(None)
             shipper.join()
-            self.runtime.processes.release(proc)
         self.finished_monotonic = time.monotonic()
-        return proc.returncode, "".join(stderr_lines[-400:])
+        return returncode, "".join(stderr_lines[-400:])
 
-    def _env(self, staged: StagedRun) -> dict[str, str]:
-        env = dict(os.environ)
-        for name in list(env):
-            if name.startswith("AWS_"):
-                del env[name]  # never hand real credentials or profiles to a job
-        env.update(self.runtime.child_env(self.run.region))
-        env.update(
-            {
-                "SPARK_LOCAL_IP": "127.0.0.1",
-                "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable,
-                "SPARK_LOCAL_DIRS": str(self.run_dir / "spark-tmp"),
-                "PYTHONUNBUFFERED": "1",
-                MIRROR_ENV: str(self.runtime.work_dir / "s3"),
-            }
-        )
-        # Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JIT tuned
-        # for short JVMs (a local job spends most of its time starting up). A script's own
-        # SparkSession settings still win over these defaults.
-        env.setdefault("PYSPARK_SUBMIT_ARGS", LOCAL_SPARK_SUBMIT_ARGS)
+    @contextlib.contextmanager
+    def _started_script(self, staged: StagedRun) -> Iterator[WarmRun | subprocess.Popen[str]]:
+        """The script running in the warm Spark worker if it is free, else in a new process."""
+        env = job_environment(self.runtime, self.run.region, self.run_dir / "spark-tmp")
         inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         env["PYTHONPATH"] = os.pathsep.join([*staged.python_path, *inherited])
-        return env
+        pool = self.runtime.warm_spark
+        worker = pool.acquire() if pool else None
+        if pool and worker:
+            request = ScriptRequest(staged.argv, staged.python_path, env, self.run_dir)
+            try:
+                run = WarmRun(worker, request)
+                self._proc = worker.proc
+                yield run
+            finally:
+                pool.release(worker)
+            run.stdout.close()
+            run.stderr.close()
+            return
+        proc = self.runtime.processes.spawn(
+            [sys.executable, *staged.argv],
+            cwd=self.run_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+        )
+        self._proc = proc
+        try:
+            yield proc
+        finally:
+            self.runtime.processes.release(proc)
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self.runtime.processes.terminate(self._proc)
 
     def _sync_back(self, staged: StagedRun) -> str | None:
         errors = []
@@ -296,6 +304,30 @@ class GlueJobRunner:
         if self.finished_monotonic is None:
             self.finished_monotonic = time.monotonic()
         self.run.set_state(state, error=error)
+
+
+def job_environment(runtime: EndpointRuntime, region: str, spark_tmp: Path) -> dict[str, str]:
+    """The environment of a job script (and of the warm Spark worker that may run it)."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("AWS_"):
+            del env[name]  # never hand real credentials or profiles to a job
+    env.update(runtime.child_env(region))
+    env.update(
+        {
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "SPARK_LOCAL_DIRS": str(spark_tmp),
+            "PYTHONUNBUFFERED": "1",
+            MIRROR_ENV: str(runtime.work_dir / "s3"),
+        }
+    )
+    # Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JIT tuned
+    # for short JVMs (a local job spends most of its time starting up). A script's own
+    # SparkSession settings still win over these defaults.
+    env.setdefault("PYSPARK_SUBMIT_ARGS", LOCAL_SPARK_SUBMIT_ARGS)
+    return env
 
 
 def _pump(

@@ -12,8 +12,10 @@ from moto.server import ThreadedMotoServer
 
 from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime
 from local.endpoint import runtime as runtime_mod
+from local.endpoint.glue_job_runner import job_environment
 from local.endpoint.patching import Patcher
-from local.endpoint.runtime import EndpointRuntime
+from local.endpoint.runtime import REGION, EndpointRuntime
+from local.endpoint.warm_spark import WarmSparkPool
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 4599
@@ -75,6 +77,8 @@ class RunningEndpoint:
         self._runtime.stopping.set()
         try:
             self._runtime.processes.stop_all()
+            if self._runtime.warm_spark:
+                self._runtime.warm_spark.close()
             self._runtime.join_workers(WORKER_JOIN_SECONDS)
         finally:
             self._server.stop()
@@ -119,12 +123,19 @@ def check_host(host: str) -> None:
 
 
 def start_endpoint(
-    port: int = 0, work_dir: Path | None = None, *, host: str = LOOPBACK
+    port: int = 0,
+    work_dir: Path | None = None,
+    *,
+    host: str = LOOPBACK,
+    warm_spark: bool = True,
+    prewarm_spark: bool = False,
 ) -> RunningEndpoint:
     """Start the endpoint on ``127.0.0.1:port`` (0 = any free port).
 
     ``work_dir`` holds the S3 mirrors, job run folders and unpacked Lambda packages; without
-    one a temporary folder is used and removed on ``stop()``.
+    one a temporary folder is used and removed on ``stop()``. With ``warm_spark`` Glue runs
+    reuse one warm Spark driver (``warm_spark.py``) instead of each starting Python and a JVM;
+    ``prewarm_spark`` starts that driver now rather than at the first run.
     """
     check_host(host)
     if not 0 <= port <= 65535:
@@ -145,6 +156,12 @@ def start_endpoint(
         ) from server.bind_error
     actual_host, actual_port = server.get_host_and_port()
     runtime = EndpointRuntime(url=f"http://{actual_host}:{actual_port}", work_dir=work)
+    if warm_spark:
+        runtime.warm_spark = WarmSparkPool(
+            runtime.processes,
+            lambda: job_environment(runtime, REGION, work / "glue" / "spark-tmp"),
+            work,
+        )
     patcher = Patcher()
     try:
         runtime_mod.activate(runtime)
@@ -158,6 +175,8 @@ def start_endpoint(
         if owns_work_dir:
             shutil.rmtree(work, ignore_errors=True)
         raise
+    if runtime.warm_spark and prewarm_spark:
+        runtime.warm_spark.prewarm()
     endpoint = RunningEndpoint(server, runtime, patcher, owns_work_dir)
     _set_running(None, endpoint)
     return endpoint

@@ -12,19 +12,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
-from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
+from local.endpoint import RunningEndpoint
 from local.endpoint_env import EndpointClients
 from local.provision import provision, upload_tree
 from local.standalone import AirflowStack, StackSettings, stack_environment
 from local.synthetic_sales import write_recipe_sample_lake
 from sales_etl.config import PipelineConfig
 from tests.backfill.backfill_support import Lake
+from tests.local_endpoint import suite_endpoint
 
 # Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
-# its operators are untouched (AIRFLOW__SALES_ETL__POLL_SECONDS=2 comes with the base env).
+# its operators are untouched (AIRFLOW__SALES_ETL__POLL_SECONDS=1 comes with the base env).
 TEST_TUNING = {
     # Parse the DAG file once at start instead of every 30 s: less CPU for the runs.
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
@@ -43,18 +43,9 @@ def _free_loopback_port() -> int:
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
-    shared = running_endpoint()
-    if shared is not None:  # another suite's endpoint (one per process): its owner stops it
-        yield shared
-        return
-    running = start_endpoint(work_dir=tmp_path_factory.mktemp("backfill-endpoint"))
-    try:
+    work = tmp_path_factory.mktemp("backfill-endpoint")
+    with suite_endpoint(work, prewarm_spark=True) as running:
         yield running
-    finally:
-        children = running.child_pids()
-        running.stop()
-    leftovers = [pid for pid in children if psutil.pid_exists(pid)]
-    assert not leftovers, f"endpoint child processes survived: {leftovers}"
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
-from local.dag_runs import CommandResult, migrate_db, run_dag_for_day, run_task_for_day
-from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
+from local.dag_runs import (
+    CommandResult,
+    DagRunRequest,
+    migrate_db,
+    run_dag_for_day,
+    run_dag_for_days,
+    run_task_for_day,
+)
+from local.endpoint import RunningEndpoint
 from local.endpoint_env import EndpointClients, airflow_environment
 from local.provision import provision, upload_tree
 from local.synthetic_sales import SALES_HEADER, sales_file, write_csv, write_recipe_sample_lake
 from sales_etl.config import PipelineConfig, load_config
+from tests.local_endpoint import suite_endpoint
 
 # Seeded on top of the recipe's sample: bad rows on 2024-01-16 (under this suite's threshold)
 # and on 2024-01-17 (used to push a run over a zero threshold).
@@ -41,6 +48,11 @@ class Pipeline:
     def run_day(self, day: str, **kwargs: Any) -> CommandResult:
         return run_dag_for_day(self.env, day, self.logs, RUN_TIMEOUT, **kwargs)
 
+    def run_days(self, days: Sequence[str]) -> list[CommandResult]:
+        """Runs in one Airflow process, in order; fewer results if one timed out."""
+        requests = [DagRunRequest(day) for day in days]
+        return run_dag_for_days(self.env, requests, self.logs, RUN_TIMEOUT)
+
     def run_task(self, task_id: str, day: str, env: dict[str, str] | None = None, **kw: Any):
         return run_task_for_day(env or self.env, task_id, day, self.logs, RUN_TIMEOUT, **kw)
 
@@ -55,17 +67,8 @@ def seed(base: Path) -> None:
 
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
-    shared = running_endpoint()
-    if shared is not None:
-        yield shared
-        return
-    running = start_endpoint(work_dir=tmp_path_factory.mktemp("e2e-endpoint"))
-    try:
+    with suite_endpoint(tmp_path_factory.mktemp("e2e-endpoint"), prewarm_spark=True) as running:
         yield running
-    finally:
-        children = running.child_pids()
-        running.stop()
-        assert not [pid for pid in children if psutil.pid_exists(pid)], "children outlived it"
 
 
 @pytest.fixture(scope="session")

@@ -12,27 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import psutil
 import pytest
 
-from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
+from local.endpoint import RunningEndpoint
 from tests.endpoint.endpoint_support import Aws
+from tests.local_endpoint import suite_endpoint
 
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
-    shared = running_endpoint()
-    if shared is not None:  # another suite's endpoint: use it, leave stopping it to its owner
-        yield shared
-        return
-    running = start_endpoint(work_dir=tmp_path_factory.mktemp("endpoint-work"))
-    try:
+    with suite_endpoint(tmp_path_factory.mktemp("endpoint-work")) as running:
         yield running
-    finally:
-        children = running.child_pids()
-        running.stop()
-        leftovers = [pid for pid in children if psutil.pid_exists(pid)]
-        assert not leftovers, f"child processes survived the endpoint: {leftovers}"
 
 
 @pytest.fixture(scope="module")

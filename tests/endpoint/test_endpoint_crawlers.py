@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError
 
-from local.endpoint import glue_crawlers
 from tests.endpoint.endpoint_support import ROLE_ARN, Aws, unique, wait_for, wait_for_crawler
+from tests.local_endpoint import CrawlPause
 
 SALES_HEADER = "order_id,customer_id,quantity,unit_price,order_date\n"
 
@@ -143,23 +140,8 @@ def test_recrawl_updates_schema_and_adds_new_partitions(aws: Aws, raw_data: str)
     assert (metrics["TablesCreated"], metrics["TablesUpdated"]) == (0, 1)
 
 
-@pytest.fixture
-def paused_crawls(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Hold crawls in their RUNNING phase until the returned event is set."""
-    release = threading.Event()
-    real_infer = glue_crawlers.infer_table
-
-    def paused_infer(*args, **kwargs):
-        release.wait(60)
-        return real_infer(*args, **kwargs)
-
-    monkeypatch.setattr(glue_crawlers, "infer_table", paused_infer)
-    yield release
-    release.set()
-
-
 def test_start_update_while_running_are_refused_then_crawl_completes(
-    aws: Aws, raw_data: str, paused_crawls: threading.Event
+    aws: Aws, raw_data: str, paused_crawls: CrawlPause
 ) -> None:
     name, database = create_crawler(aws, raw_data)
     aws.glue.start_crawler(Name=name)
@@ -174,20 +156,19 @@ def test_start_update_while_running_are_refused_then_crawl_completes(
     assert aws.glue.list_crawls(CrawlerName=name)["Crawls"][0]["State"] == "RUNNING"
     assert aws.glue.get_crawler(Name=name)["Crawler"]["State"] == "RUNNING"  # ListCrawls no-op
 
-    paused_crawls.set()
+    paused_crawls.release()
     crawler = wait_for_crawler(aws, name)
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
     assert len(aws.glue.get_tables(DatabaseName=database)["TableList"]) == 2
 
 
-def test_stop_crawler_cancels_the_crawl(
-    aws: Aws, raw_data: str, paused_crawls: threading.Event
-) -> None:
+def test_stop_crawler_cancels_the_crawl(aws: Aws, raw_data: str, paused_crawls: CrawlPause) -> None:
     name, database = create_crawler(aws, raw_data)
     aws.glue.start_crawler(Name=name)
+    assert paused_crawls.reached.wait(30)  # held mid-crawl, so the stop lands in flight
     aws.glue.stop_crawler(Name=name)
     assert aws.glue.get_crawler(Name=name)["Crawler"]["State"] == "STOPPING"
-    paused_crawls.set()
+    paused_crawls.release()
     crawler = wait_for_crawler(aws, name)
     assert crawler["LastCrawl"]["Status"] == "CANCELLED"
     with pytest.raises(ClientError):

@@ -1,0 +1,130 @@
+"""Run ``airflow dags test`` for several logical dates, one after another, in one Python process.
+
+    python -m local.dag_test_runner --result-fd N [--migrate-log FILE]
+    stdin: {"env": {...}, "runs": [{"day": "2024-01-15", "conf": {}, "log_file": "..."}]}
+
+Each run is Airflow's own ``dags test`` command (parsed by Airflow's CLI parser, run by its
+command function), so it behaves exactly like ``airflow dags test sales_etl DAY [--conf ...]``;
+only the process is shared. Costs then paid once instead of per run or per task: importing
+Airflow and the DAG's providers, migrating the metadata DB (``--migrate-log``: ``airflow db
+migrate`` in this process) and building the in-process Execution API that ``dags test`` talks to
+(Airflow builds a new one, 3-5 s, for every task and trigger). All that happens at start-up,
+before the runs are read from stdin, so a caller can start the runner first and the AWS
+endpoint meanwhile; ``env`` then adds the endpoint's variables. Each run's output goes to its
+own log file. One JSON line on the result fd reports start-up (``{"ready": bool}``), then one
+per run (``{"day", "ok"}``), so the parent can time every step out and kill this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+DAG_ID = "sales_etl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--result-fd", type=int, required=True)
+    parser.add_argument("--migrate-log", type=Path, help="run `airflow db migrate` first")
+    args = parser.parse_args(argv)
+
+    from airflow.cli import cli_parser
+    from airflow.configuration import write_default_airflow_configuration_if_needed
+    from airflow.sdk.execution_time import supervisor
+
+    write_default_airflow_configuration_if_needed()
+    # One in-process Execution API for every task of every run (see the module docstring).
+    supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)
+    cli = cli_parser.get_parser()
+
+    with os.fdopen(args.result_fd, "w", buffering=1) as results:
+        ready = True
+        if args.migrate_log:
+            with _output_to(args.migrate_log):
+                ready = _run_cli(cli, ["db", "migrate"])
+        if ready:
+            _warm_up(supervisor.in_process_api_server)
+        _report(results, {"ready": ready})
+        if not ready:
+            return 1
+        request = json.loads(sys.stdin.readline() or "{}")
+        os.environ.update(request.get("env", {}))
+        for run in request.get("runs", []):
+            command = ["dags", "test", DAG_ID, run["day"]]
+            if run.get("conf"):
+                command += ["--conf", json.dumps(run["conf"])]
+            with _output_to(Path(run["log_file"])):
+                ok = _run_cli(cli, command)
+            _report(results, {"day": run["day"], "ok": ok})
+    return 0
+
+
+def _warm_up(in_process_api_server: Callable[[], Any]) -> None:
+    """Import the DAG's modules and build the Execution API now, while the caller is busy.
+
+    Best effort: anything that fails here fails again, with its message, in the first run.
+    """
+    from airflow.configuration import conf
+    from airflow.dag_processing.dagbag import DagBag
+
+    with contextlib.suppress(Exception):
+        DagBag(conf.get("core", "dags_folder"), include_examples=False)
+    with contextlib.suppress(Exception):
+        import httpx
+
+        api = in_process_api_server()
+        with httpx.Client(transport=api.transport, base_url="http://in-process.invalid.") as http:
+            http.get("/health")  # the first request builds the versioned routes
+
+
+def _report(results: IO[str], report: dict[str, object]) -> None:
+    results.write(json.dumps(report) + "\n")
+
+
+def _run_cli(cli: argparse.ArgumentParser, command: list[str]) -> bool:
+    """Run one Airflow CLI command as ``airflow`` would; True if it exited with status 0."""
+    try:
+        args = cli.parse_args(command)
+        args.func(args)
+    except SystemExit as exc:  # `dags test` exits with "DagRun failed" when the run failed
+        if exc.code not in (None, 0):
+            print(f"exit: {exc.code}", file=sys.stderr)
+            return False
+    except Exception:
+        traceback.print_exc()
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _output_to(log_file: Path) -> Iterator[None]:
+    """Point fds 1 and 2 (and so every logger and print) at ``log_file`` for one run."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for target, saved_fd in zip((1, 2), saved, strict=True):
+            os.dup2(saved_fd, target)
+            os.close(saved_fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

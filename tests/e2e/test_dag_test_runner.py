@@ -1,0 +1,74 @@
+"""The runner behind `make demo` and these tests: time-outs, start-up failures, exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import psutil
+import pytest
+
+from local.dag_runs import DagRunRequest, DagTestRunner
+from local.dag_test_runner import _run_cli
+from tests.e2e.conftest import Pipeline
+from tests.endpoint.endpoint_support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_run_over_its_time_is_cut_short_and_the_runner_stopped(pipeline: Pipeline) -> None:
+    requests = [DagRunRequest("2024-01-15"), DagRunRequest("2024-01-16")]
+    with DagTestRunner(pipeline.env, pipeline.logs) as runner:
+        results = list(runner.run({}, requests, timeout_seconds=2))
+        pid = runner.pid
+    assert [(r.returncode, r.timed_out) for r in results] == [(124, True)]  # day 2 never ran
+    assert "2024-01-15" in results[0].log_file.name
+    assert not psutil.pid_exists(pid)
+    # The killed run may have left a crawl or job run going: let them end before other tests.
+    glue = pipeline.aws.client("glue")
+    for crawler in glue.list_crawlers()["CrawlerNames"]:
+        wait_for(lambda c=crawler: glue.get_crawler(Name=c)["Crawler"]["State"], "READY".__eq__)
+    wait_for(
+        lambda: {
+            r["JobRunState"] for r in glue.get_job_runs(JobName=pipeline.cfg.glue_job)["JobRuns"]
+        },
+        lambda states: not states & {"STARTING", "RUNNING", "STOPPING"},
+    )
+
+
+def test_a_failed_start_up_is_reported_with_its_log(pipeline: Pipeline, tmp_path: Path) -> None:
+    env = {
+        **pipeline.env,
+        "AIRFLOW_HOME": str(tmp_path / "home"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/missing/dir/airflow.db",
+    }
+    with DagTestRunner(env, tmp_path / "logs", migrate=True) as runner:
+        results = list(runner.run({}, [DagRunRequest("2024-01-15")], timeout_seconds=60))
+    assert [r.returncode for r in results] == [1]
+    assert results[0].log_file.name == "db-migrate.log"
+    assert "unable to open database file" in results[0].log_file.read_text()
+
+
+def _cli(outcome: BaseException | None) -> argparse.ArgumentParser:
+    def command(_: argparse.Namespace) -> None:
+        if outcome is not None:
+            raise outcome
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(func=command)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("outcome", "ok"),
+    [
+        (None, True),
+        (SystemExit(0), True),
+        (SystemExit("DagRun failed"), False),
+        (RuntimeError("boom"), False),
+    ],
+)
+def test_a_command_counts_as_ok_only_if_airflow_would_exit_0(
+    outcome: BaseException | None, ok: bool
+) -> None:
+    assert _run_cli(_cli(outcome), []) is ok

@@ -1,0 +1,117 @@
+"""Glue runs reuse one warm Spark driver, yet each run sees only its own code, env and SQL state."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+
+import pytest
+
+from tests.endpoint.endpoint_support import Aws, create_job, log_messages, wait_for_job_run
+
+REPORT = textwrap.dedent(
+    """
+    import json, os, sys
+    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    def report(**values):
+        print("REPORT " + json.dumps({"pid": os.getpid(), **values}), flush=True)
+    """
+)
+
+
+def finished(aws: Aws, job: str, run_id: str) -> tuple[dict, dict]:
+    """Wait for a successful run; return it and what its script reported."""
+    run = wait_for_job_run(aws, job, run_id, timeout=180)
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    lines = [m for m in log_messages(aws, "/aws-glue/jobs/output", run_id) if "REPORT " in m]
+    assert len(lines) == 1, lines
+    return run, json.loads(lines[0].split("REPORT ", 1)[1])
+
+
+def run_job(aws: Aws, job: str) -> tuple[dict, dict]:
+    return finished(aws, job, aws.glue.start_job_run(JobName=job)["JobRunId"])
+
+
+def test_consecutive_runs_share_the_process_but_see_new_code_and_a_clean_env(
+    aws: Aws, bucket: str
+) -> None:
+    aws.s3.put_object(Bucket=bucket, Key="libs/helpers.py", Body=b"VERSION = 'v1'\n")
+    job, _ = create_job(
+        aws,
+        bucket,
+        REPORT
+        + textwrap.dedent(
+            """
+            import helpers
+            report(version=helpers.VERSION, leaked=os.environ.get("LEAKED"), argv=sys.argv[1:3],
+                   cwd=os.getcwd())
+            os.environ["LEAKED"] = "yes"
+            """
+        ),
+        DefaultArguments={"--extra-py-files": f"s3://{bucket}/libs/helpers.py"},
+    )
+
+    _, first = run_job(aws, job)
+    aws.s3.put_object(Bucket=bucket, Key="libs/helpers.py", Body=b"VERSION = 'v2'\n")
+    second_run, second = run_job(aws, job)
+
+    assert second["pid"] == first["pid"]  # the same warm process ran both
+    assert (first["version"], second["version"]) == ("v1", "v2")
+    assert second["leaked"] is None
+    assert second["argv"] == ["--JOB_NAME", job]
+    assert second["cwd"].endswith(second_run["Id"])
+
+
+def test_spark_sql_conf_cache_and_views_do_not_carry_over(aws: Aws, bucket: str) -> None:
+    job, _ = create_job(
+        aws,
+        bucket,
+        REPORT
+        + textwrap.dedent(
+            """
+            from pyspark.sql import SparkSession
+            spark = SparkSession.builder.getOrCreate()
+            report(partitions=spark.conf.get("spark.sql.shuffle.partitions"),
+                   views=[t.name for t in spark.catalog.listTables()])
+            spark.conf.set("spark.sql.shuffle.partitions", "7")
+            spark.range(3).cache().createOrReplaceTempView("left_behind")
+            """
+        ),
+    )
+    _, first = run_job(aws, job)
+    _, second = run_job(aws, job)
+
+    assert second["pid"] == first["pid"]
+    assert first == second  # the second run starts from the same state as the first
+    assert (second["partitions"], second["views"]) == ("2", [])
+
+
+@pytest.mark.parametrize(
+    ("ending", "state", "message"),
+    [
+        ("sys.exit(0)", "SUCCEEDED", None),
+        ("sys.exit(3)", "FAILED", "Glue job script exited with code 3"),
+        ("sys.exit('no input')", "FAILED", "no input (script exited with code 1)"),
+    ],
+)
+def test_exit_status_is_what_a_fresh_process_would_return(
+    aws: Aws, bucket: str, ending: str, state: str, message: str | None
+) -> None:
+    job, _ = create_job(aws, bucket, f"import sys\n{ending}\n")
+    run_id = aws.glue.start_job_run(JobName=job)["JobRunId"]
+    run = wait_for_job_run(aws, job, run_id, timeout=180)
+    assert (run["JobRunState"], run.get("ErrorMessage")) == (state, message)
+
+
+def test_a_run_that_finds_the_worker_busy_gets_its_own_process(aws: Aws) -> None:
+    jobs = []
+    for _ in range(2):  # two buckets: runs on one bucket would wait for each other
+        bucket = f"warm-{uuid.uuid4().hex[:8]}"
+        aws.s3.create_bucket(Bucket=bucket)
+        # both sleep, so whichever run takes the worker still holds it when the other starts
+        job, _ = create_job(aws, bucket, REPORT + "import time\ntime.sleep(2)\nreport()\n")
+        jobs.append(job)
+    runs = [aws.glue.start_job_run(JobName=job)["JobRunId"] for job in jobs]
+    reports = [finished(aws, job, run_id)[1] for job, run_id in zip(jobs, runs, strict=True)]
+    assert reports[0]["pid"] != reports[1]["pid"]
