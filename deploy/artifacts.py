@@ -180,29 +180,19 @@ def publish_glue_scripts(
     one object whatever modules the job has; Glue puts ``--extra-py-files`` zips on the
     Python path. Unchanged objects are not re-uploaded.
     """
-    scripts_dir = Path(scripts_dir)
-    entry = scripts_dir / GLUE_ENTRY_SCRIPT
-    if not entry.is_file():
-        raise ArtifactError(f"Glue entry script not found: {entry}")
-    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    library = build_zip(scripts_dir, glue_library_modules(scripts_dir))
-    artifacts = [
-        (GLUE_ENTRY_SCRIPT, entry.read_bytes(), "text/x-python"),
-        (GLUE_LIBRARY_ZIP, library, "application/zip"),
-    ]
-
+    objects = glue_script_objects(scripts_dir, prefix)
     uploaded: list[str] = []
     unchanged: list[str] = []
-    for name, body, content_type in artifacts:
-        key = prefix + name
+    for key, body, content_type in objects:
         changed = _put_if_changed(s3, bucket, key, body, content_type)
         (uploaded if changed else unchanged).append(key)
     if uploaded:
         logger.info("uploaded Glue scripts to s3://%s: %s", bucket, ", ".join(uploaded))
 
+    (script_key, _, _), (library_key, _, _) = objects
     return GlueScriptLocations(
-        script_location=f"s3://{bucket}/{prefix}{GLUE_ENTRY_SCRIPT}",
-        extra_py_files=f"s3://{bucket}/{prefix}{GLUE_LIBRARY_ZIP}",
+        script_location=f"s3://{bucket}/{script_key}",
+        extra_py_files=f"s3://{bucket}/{library_key}",
         uploaded=tuple(uploaded),
         unchanged=tuple(unchanged),
     )

@@ -145,7 +145,7 @@ class DagTestRunner:
     def stop(self) -> None:
         """Let a runner that did all its runs exit, else stop its process group by its PID."""
         if self._proc.stdin and not self._proc.stdin.closed:
-            self._proc.stdin.close()  # no runs: a runner still starting exits when it is ready
+            self._proc.stdin.close()  # nothing more will be asked of it
         self._reports.close()
         _stop(self._proc, grace=KILL_AFTER_SECONDS if self._all_ran else 0)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-DAG_ID = "sales_etl"
+from local.dag_runs import DAG_ID
 
 
 def main(argv: list[str] | None = None) -> int:

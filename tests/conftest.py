@@ -39,3 +39,18 @@ def paused_crawls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CrawlPause]:
     pause = CrawlPause(monkeypatch, max_seconds=120)
     yield pause
     pause.release()
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's fake credentials in us-east-1: a developer's real profile or endpoint stays out."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)

@@ -28,17 +28,8 @@ _FUNCTION_ENV = ("METRIC_NAMESPACE", "PIPELINE_NAME", "SNS_TOPIC_ARN", "MAX_QUAR
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # moto's fake credentials; never let a developer's real profile or endpoint leak in.
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", *_FUNCTION_ENV):
+def aws_env(monkeypatch: pytest.MonkeyPatch, fake_aws_credentials: None) -> None:
+    for name in _FUNCTION_ENV:  # the function's settings come from each test
         monkeypatch.delenv(name, raising=False)
 
 
