@@ -53,10 +53,6 @@ class WarmRun:
         self.stderr: IO[str] = _text_reader(err_read)
         self.returncode: int | None = None
 
-    @property
-    def process(self) -> subprocess.Popen[bytes]:
-        return self._worker.proc
-
     def wait(self, timeout: float) -> int:
         """The script's exit status; raises ``subprocess.TimeoutExpired`` like ``Popen.wait``."""
         self.returncode = self._worker.result(timeout)
