@@ -61,12 +61,6 @@ def stack_environment(
             # The scheduler's optional health server would bind 0.0.0.0: keep it off.
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            # Scheduler, API server, triggerer and CLI calls share one SQLite file: wait up to
-            # 60 s for its write lock (sqlite3's default is 5 s) instead of failing with
-            # "database is locked" on a loaded laptop.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-                f"sqlite:///{settings.airflow_home / 'airflow.db'}?timeout=60"
-            ),
             "AIRFLOW__CORE__PARALLELISM": str(settings.parallelism),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(settings.parallelism),
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",

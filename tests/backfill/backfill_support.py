@@ -19,6 +19,7 @@ from local.synthetic_sales import RECIPE_SALES
 from sales_etl.config import PipelineConfig
 
 FINISHED = ("success", "failed")
+SQLITE_LOCK_ATTEMPTS = 3
 OUTPUT_PREFIXES = ("processed-data/", "quarantine/", "manifests/")
 # Spark names each written file part-NNNNN-<uuid>...: the uuid is new on every write.
 _SPARK_FILE_UUID = re.compile(
@@ -48,10 +49,16 @@ def backfill(
         "1",
         *extra,
     ]
-    # No retry: a call that failed half-way may already have created the backfill. The stack
-    # waits up to 60 s for SQLite's write lock (its settings), so the scheduler's writes do
-    # not make this call fail.
-    return run_airflow(args, stack.env, stack.log_dir / f"{name}.log", timeout_seconds=180)
+    # The local stack's SQLite allows one writer: a CLI write can lose to the scheduler's after
+    # SQLite's 5 s busy timeout on a loaded machine. The failed call rolled back; try again.
+    for attempt in range(1, SQLITE_LOCK_ATTEMPTS + 1):
+        result = run_airflow(
+            args, stack.env, stack.log_dir / f"{name}-{attempt}.log", timeout_seconds=180
+        )
+        if result.ok or "database is locked" not in result.log_file.read_text(errors="replace"):
+            return result
+        time.sleep(2)
+    return result
 
 
 def wait_for_runs(
