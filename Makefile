@@ -14,13 +14,18 @@ export SPARK_LOCAL_IP := 127.0.0.1
 
 venv: $(STAMP)
 
-$(STAMP): requirements/dev.lock scripts/check_prereqs.sh
+# The Makefile too: its recipe writes the venv's .pth, and existing venvs must get a new one.
+$(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile
 	@scripts/check_prereqs.sh $(PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync --python $(BIN)/python requirements/dev.lock
-	@# plugins/ is on sys.path on MWAA and under Airflow; put it there for every venv tool too.
-	@$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/sales_etl_plugins.pth", "w").write(sys.argv[1] + "\n")' $(CURDIR)/plugins
+	@# The one place that puts the project's code on sys.path, for every venv tool (pytest,
+	@# scripts, Airflow): plugins/ (as on MWAA), glue_scripts/ (as on Glue) and the repo root.
+	@# sales_etl_plugins.pth is this file's former name: older venvs must not keep it.
+	@site=$$($(BIN)/python -c 'import site; print(site.getsitepackages()[0])') && \
+	  rm -f "$$site/sales_etl_plugins.pth" && \
+	  printf '%s\n' $(CURDIR)/plugins $(CURDIR)/glue_scripts $(CURDIR) > "$$site/sales_etl_paths.pth"
 	@touch $@
 
 lint: venv
@@ -40,7 +45,7 @@ demo: venv
 # Airflow (UI, scheduler, triggerer, dag-processor) on 127.0.0.1 against the local AWS endpoint.
 AIRFLOW_ARGS ?=
 airflow: venv
-	$(BIN)/python -m local.airflow_local $(AIRFLOW_ARGS)
+	$(BIN)/python -m local.airflow $(AIRFLOW_ARGS)
 
 # Deploy this tree to an MWAA environment (see README, "Deploy to MWAA").
 MWAA_ENV ?=

@@ -30,15 +30,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO_ROOT / "glue_scripts"), str(REPO_ROOT)]
+from pyspark.sql import SparkSession
+
+from local.data.synthetic_sales import write_synthetic_lake
+from sales_job.args import validate_job_args
+from sales_job.daily_run import run_sales_etl
+
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-from pyspark.sql import SparkSession  # noqa: E402
-from sales_daily_run import run_sales_etl  # noqa: E402
-from sales_job_args import validate_job_args  # noqa: E402
-
-from local.synthetic_sales import write_synthetic_lake  # noqa: E402
 
 START = date(2024, 1, 1)
 

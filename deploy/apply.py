@@ -7,13 +7,14 @@ the DAG folder on the old version rather than new DAGs without their plugins.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.artifacts import CONTENT_HASH_METADATA, publish_glue_scripts, publish_lambda
+from deploy.artifacts import publish_glue_scripts, publish_lambda
+from deploy.errors import DeployError
 from deploy.plan import CodePlan, DeployPlan
+from deploy.s3_objects import put_with_hash
 
 Report = Callable[[str], None]
 
@@ -43,19 +44,7 @@ class DeployOutcome:
         return "; ".join(parts)
 
 
-def put_with_hash(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
-    """Upload ``body`` with its SHA-256 in the metadata; returns the new object version."""
-    response = s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=body,
-        ContentType=content_type,
-        Metadata={CONTENT_HASH_METADATA: hashlib.sha256(body).hexdigest()},
-    )
-    return response.get("VersionId")
-
-
-class ApplyError(Exception):
+class ApplyError(DeployError):
     """A write step cannot go on; the message says which."""
 
 

@@ -18,22 +18,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deploy.errors import DeployError
+from deploy.s3_objects import put_if_changed
+from deploy.shipping_rule import shippable_files
 from sales_etl.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
 
 logger = logging.getLogger(__name__)
 
-# Object metadata key holding the SHA-256 of the uploaded content. ETags are MD5 only for
-# single-part, non-KMS uploads, so a hash we store ourselves is the reliable comparison.
-CONTENT_HASH_METADATA = "content-sha256"
 # Zip entries get this timestamp so the same tree always gives the same bytes (and the same
 # CodeSha256: no spurious Lambda update). 1980-01-01 is the earliest date a zip can hold.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_FILE_MODE = 0o100644  # regular file, rw-r--r--
-_ZIP_SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
-_ZIP_SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
-class ArtifactError(Exception):
+class ArtifactError(DeployError):
     """An artifact cannot be built or published; the message says which and why."""
 
 
@@ -72,17 +70,6 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
 # --------------------------------------------------------------------------- zip archives
 
 
-def _zip_members(source_dir: Path) -> list[Path]:
-    members = []
-    for path in source_dir.rglob("*"):
-        relative = path.relative_to(source_dir)
-        if any(part in _ZIP_SKIP_DIRS for part in relative.parts):
-            continue
-        if path.is_file() and not path.name.endswith(_ZIP_SKIP_SUFFIXES):
-            members.append(path)
-    return members
-
-
 def build_zip(source_dir: Path, members: list[Path]) -> bytes:
     """Zip ``members`` (named relative to ``source_dir``), byte-for-byte reproducibly.
 
@@ -102,11 +89,11 @@ def build_zip(source_dir: Path, members: list[Path]) -> bytes:
 
 
 def build_lambda_zip(source_dir: Path) -> bytes:
-    """Zip the files under ``source_dir`` at the archive root, without bytecode caches."""
+    """Zip the files under ``source_dir`` that may ship (``deploy.shipping_rule``) at its root."""
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise ArtifactError(f"Lambda source directory not found: {source_dir}")
-    members = _zip_members(source_dir)
+    members = shippable_files(source_dir)
     if not members:
         raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
     return build_zip(source_dir, members)
@@ -129,46 +116,21 @@ class GlueScriptLocations:
     """Keys already holding identical content."""
 
 
-def _is_glue_module(path: Path) -> bool:
-    name = path.name
-    return not (
-        name == GLUE_ENTRY_SCRIPT
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    )
+def glue_library_files(scripts_dir: Path) -> list[Path]:
+    """What the entry script imports: its sibling modules and packages, tests excluded.
 
-
-def glue_library_modules(scripts_dir: Path) -> list[Path]:
-    """The entry script's importable modules: top-level ``*.py`` files, tests excluded."""
-    return sorted(p for p in Path(scripts_dir).glob("*.py") if _is_glue_module(p))
-
-
-def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> bool:
-    """Upload ``body`` unless the object already has the same content. True when uploaded."""
-    digest = hashlib.sha256(body).hexdigest()
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey", "NotFound"}:
-            raise
-    else:
-        if head.get("Metadata", {}).get(CONTENT_HASH_METADATA) == digest:
-            return False
-        # Objects uploaded by other tools have no hash metadata; a plain ETag is the MD5.
-        etag = head.get("ETag", "").strip('"')
-        if CONTENT_HASH_METADATA not in head.get("Metadata", {}) and (
-            etag == hashlib.md5(body, usedforsecurity=False).hexdigest()
-        ):
-            return False
-    s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=body,
-        ContentType=content_type,
-        Metadata={CONTENT_HASH_METADATA: digest},
-    )
-    return True
+    A package (a folder with ``__init__.py``, such as ``sales_job/``) keeps its folder in the
+    zip, so with the zip on ``sys.path`` (Glue's ``--extra-py-files``) it imports as on disk.
+    """
+    scripts_dir = Path(scripts_dir)
+    library = []
+    for path in shippable_files(scripts_dir):
+        top, *inside = path.relative_to(scripts_dir).parts
+        in_package = bool(inside) and (scripts_dir / top / "__init__.py").is_file()
+        sibling_module = not inside and top != GLUE_ENTRY_SCRIPT
+        if path.suffix == ".py" and (in_package or sibling_module):
+            library.append(path)
+    return library
 
 
 def publish_glue_scripts(
@@ -184,7 +146,7 @@ def publish_glue_scripts(
     uploaded: list[str] = []
     unchanged: list[str] = []
     for key, body, content_type in objects:
-        changed = _put_if_changed(s3, bucket, key, body, content_type)
+        changed = put_if_changed(s3, bucket, key, body, content_type)
         (uploaded if changed else unchanged).append(key)
     if uploaded:
         logger.info("uploaded Glue scripts to s3://%s: %s", bucket, ", ".join(uploaded))
@@ -301,31 +263,6 @@ def publish_lambda(
 # a real run would upload.
 
 
-def head_has_content(head: dict[str, Any], body: bytes) -> bool:
-    """True when the HeadObject response ``head`` describes exactly ``body``."""
-    metadata = head.get("Metadata", {})
-    if CONTENT_HASH_METADATA in metadata:
-        return metadata[CONTENT_HASH_METADATA] == hashlib.sha256(body).hexdigest()
-    # Objects uploaded by other tools have no hash metadata; a plain ETag is the MD5.
-    return head.get("ETag", "").strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest()
-
-
-def head_or_none(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """HeadObject of ``s3://bucket/key``, or None when there is no such object."""
-    try:
-        return s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return None
-        raise
-
-
-def object_has_content(s3: Any, bucket: str, key: str, body: bytes) -> bool:
-    """True when ``s3://bucket/key`` already holds ``body`` (the test the publishers use)."""
-    head = head_or_none(s3, bucket, key)
-    return head is not None and head_has_content(head, body)
-
-
 def glue_script_objects(
     scripts_dir: Path, prefix: str = SCRIPTS_PREFIX
 ) -> list[tuple[str, bytes, str]]:
@@ -335,7 +272,7 @@ def glue_script_objects(
     if not entry.is_file():
         raise ArtifactError(f"Glue entry script not found: {entry}")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    library = build_zip(scripts_dir, glue_library_modules(scripts_dir))
+    library = build_zip(scripts_dir, glue_library_files(scripts_dir))
     return [
         (prefix + GLUE_ENTRY_SCRIPT, entry.read_bytes(), "text/x-python"),
         (prefix + GLUE_LIBRARY_ZIP, library, "application/zip"),

@@ -17,25 +17,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy import preflight
-from deploy.apply import ApplyError, DeployOutcome, Report, apply_plan
-from deploy.artifacts import ArtifactError, build_lambda_zip
+from deploy.apply import DeployOutcome, Report, apply_plan
+from deploy.artifacts import build_lambda_zip
 from deploy.dag_check import DagChecker, check_dags_in_subprocess
-from deploy.files import FileSelectionError, build_plugins_zip, dag_files, plugin_files
-from deploy.mwaa import (
-    EnvironmentOverrides,
-    MwaaEnvironment,
-    MwaaError,
-    apply_overrides,
-    get_environment,
-)
-from deploy.plan import DeployPlan, PlanError, plan_code, plan_dag_sync, plan_env_file
-from deploy.stack import (
-    CodeTargets,
-    StackError,
-    code_targets,
-    config_variable_json,
-    stack_outputs,
-)
+from deploy.errors import DeployError
+from deploy.files import build_plugins_zip, dag_files, plugin_files
+from deploy.mwaa import EnvironmentOverrides, MwaaEnvironment, apply_overrides, get_environment
+from deploy.plan import DeployPlan, plan_code, plan_dag_sync, plan_env_file
+from deploy.stack import CodeTargets, code_targets, config_variable_json, stack_outputs
 from sales_etl.config import CONFIG_VARIABLE
 
 EXIT_OK = 0
@@ -72,7 +61,9 @@ class ProjectLayout:
         return self.root / "lambdas" / "post_process"
 
 
-class PreflightFailed(Exception):
+class PreflightFailed(DeployError):
+    """Every problem the pre-flight checks found; nothing was changed."""
+
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
@@ -122,20 +113,15 @@ class Prepared:
 
 
 def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        dags = dag_files(layout.dags)
-        plugins = {
-            p.relative_to(layout.plugins).as_posix(): p for p in plugin_files(layout.plugins)
-        }
-        inputs: dict[str, Any] = {
-            "dags": dags,
-            "plugins": plugins,
-            "plugins_zip": build_plugins_zip(layout.plugins),
-        }
-        if not args.skip_code:
-            inputs["lambda_zip"] = build_lambda_zip(layout.lambda_source)
-    except (FileSelectionError, ArtifactError) as exc:
-        raise PreflightFailed([str(exc)]) from exc
+    dags = dag_files(layout.dags)
+    plugins = {p.relative_to(layout.plugins).as_posix(): p for p in plugin_files(layout.plugins)}
+    inputs: dict[str, Any] = {
+        "dags": dags,
+        "plugins": plugins,
+        "plugins_zip": build_plugins_zip(layout.plugins),
+    }
+    if not args.skip_code:
+        inputs["lambda_zip"] = build_lambda_zip(layout.lambda_source)
     if args.startup_script and not args.startup_script.is_file():
         raise PreflightFailed([f"startup script not found: {args.startup_script}"])
     return inputs
@@ -145,29 +131,26 @@ def _resolve_targets(
     args: argparse.Namespace, clients: dict[str, Any]
 ) -> tuple[MwaaEnvironment, dict[str, str], CodeTargets | None]:
     """The environment (with CLI overrides), the stack's outputs and the code targets."""
-    try:
-        env = get_environment(clients["mwaa"], args.environment)
-        env = apply_overrides(
-            env,
-            EnvironmentOverrides(
-                bucket=args.source_bucket,
-                dags_path=args.dags_path,
-                plugins_path=args.plugins_path,
-                requirements_path=args.requirements_path,
-                startup_script_path=args.startup_script_path,
-            ),
+    env = get_environment(clients["mwaa"], args.environment)
+    env = apply_overrides(
+        env,
+        EnvironmentOverrides(
+            bucket=args.source_bucket,
+            dags_path=args.dags_path,
+            plugins_path=args.plugins_path,
+            requirements_path=args.requirements_path,
+            startup_script_path=args.startup_script_path,
+        ),
+    )
+    outputs = stack_outputs(clients["cloudformation"], args.stack) if args.stack else {}
+    targets = None
+    if not args.skip_code:
+        targets = code_targets(
+            outputs,
+            data_bucket=args.data_bucket,
+            lambda_function=args.lambda_function,
+            lambda_role_arn=args.lambda_role_arn,
         )
-        outputs = stack_outputs(clients["cloudformation"], args.stack) if args.stack else {}
-        targets = None
-        if not args.skip_code:
-            targets = code_targets(
-                outputs,
-                data_bucket=args.data_bucket,
-                lambda_function=args.lambda_function,
-                lambda_role_arn=args.lambda_role_arn,
-            )
-    except (MwaaError, StackError) as exc:
-        raise PreflightFailed([str(exc)]) from exc
     return env, outputs, targets
 
 
@@ -201,7 +184,7 @@ def _make_plan(
             env_files=tuple(env_files),
             code=code,
         )
-    except (ClientError, BotoCoreError, PlanError, ArtifactError) as exc:
+    except (ClientError, BotoCoreError, DeployError) as exc:
         raise PreflightFailed([f"cannot work out the plan: {exc}"]) from exc
 
 
@@ -273,7 +256,8 @@ def main(
         # The Variable is resolved before any write, so a bad stack stops the deploy here.
         if args.stack:
             config_variable_json(prepared.outputs)
-    except (PreflightFailed, StackError, BotoCoreError) as exc:
+    # Any deploy error up to here is raised before the first write.
+    except (DeployError, BotoCoreError) as exc:
         problems = exc.problems if isinstance(exc, PreflightFailed) else [str(exc)]
         for problem in problems:
             print(f"pre-flight: {problem}", file=err)
@@ -302,7 +286,7 @@ def main(
             report=report,
             outcome=outcome,
         )
-    except (ClientError, BotoCoreError, ArtifactError, ApplyError) as exc:
+    except (ClientError, BotoCoreError, DeployError) as exc:
         print(f"deploy failed: {exc}", file=err)
         print(f"changed before the failure: {outcome.describe()}", file=err)
         return EXIT_DEPLOY_FAILED

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.errors import DeployError
+
 # Loaded by the child process; prints nothing on stdout we rely on (Airflow logs there).
 _CHILD = """
 import json, sys
@@ -35,7 +37,7 @@ out.write_text(json.dumps({"dag_ids": sorted(bag.dag_ids), "import_errors": erro
 """
 
 
-class DagCheckError(Exception):
+class DagCheckError(DeployError):
     """The check itself could not run (not a DAG import error)."""
 
 

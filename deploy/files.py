@@ -2,8 +2,8 @@
 
 The DAG folder honours ``.airflowignore`` (Airflow's default "glob" syntax: gitignore rules,
 nested files add to their parent's, the last matching pattern wins) so S3 holds exactly what
-the scheduler would consider, plus the ignore files themselves. Caches, bytecode, hidden
-files and tests never ship.
+the scheduler would consider, plus the ignore files themselves. What never ships (caches,
+bytecode, hidden files, tests) is ``deploy.shipping_rule``'s to say, for every artifact.
 """
 
 from __future__ import annotations
@@ -15,30 +15,12 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from deploy.artifacts import build_zip
-
-IGNORE_FILE = ".airflowignore"
-_SKIP_DIRS = frozenset(
-    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "tests", "test"}
-)
-_SKIP_SUFFIXES = (".pyc", ".pyo")
+from deploy.errors import DeployError
+from deploy.shipping_rule import AIRFLOW_IGNORE_FILE, never_ships, shippable_files
 
 
-class FileSelectionError(Exception):
+class FileSelectionError(DeployError):
     """A local folder cannot be packaged; the message names it."""
-
-
-def is_test_file(name: str) -> bool:
-    if name == "conftest.py":
-        return True
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
-
-
-def _always_skipped(name: str, is_dir: bool) -> bool:
-    if is_dir:
-        return name in _SKIP_DIRS or name.startswith(".")
-    if name == IGNORE_FILE:
-        return False
-    return name.startswith(".") or name.endswith(_SKIP_SUFFIXES) or is_test_file(name)
 
 
 @dataclass(frozen=True)
@@ -61,7 +43,7 @@ def _ignored(path: Path, is_dir: bool, rules: list[_IgnoreRules]) -> bool:
 
 
 def _read_rules(directory: Path) -> list[_IgnoreRules]:
-    ignore_file = directory / IGNORE_FILE
+    ignore_file = directory / AIRFLOW_IGNORE_FILE
     if not ignore_file.is_file():
         return []
     # Airflow strips "# comments" anywhere on a line, not only at its start.
@@ -82,15 +64,15 @@ def dag_files(dags_dir: Path) -> dict[str, Path]:
         dirs[:] = sorted(
             d
             for d in dirs
-            if not _always_skipped(d, is_dir=True) and not _ignored(here / d, True, rules)
+            if not never_ships(d, is_dir=True) and not _ignored(here / d, True, rules)
         )
         for d in dirs:
             rules_by_dir[here / d] = rules
         for name in files:
             path = here / name
-            if _always_skipped(name, is_dir=False):
+            if never_ships(name, is_dir=False):
                 continue
-            if name != IGNORE_FILE and _ignored(path, False, rules):
+            if name != AIRFLOW_IGNORE_FILE and _ignored(path, False, rules):
                 continue
             selected[path.relative_to(dags_dir).as_posix()] = path
     return dict(sorted(selected.items()))
@@ -105,11 +87,7 @@ def plugin_files(plugins_dir: Path) -> list[Path]:
     plugins_dir = Path(plugins_dir)
     if not plugins_dir.is_dir():
         raise FileSelectionError(f"plugins folder not found: {plugins_dir}")
-    members = []
-    for root, dirs, files in os.walk(plugins_dir):
-        dirs[:] = sorted(d for d in dirs if not _always_skipped(d, is_dir=True))
-        members += [Path(root) / n for n in files if not _always_skipped(n, is_dir=False)]
-    return sorted(members)
+    return shippable_files(plugins_dir)
 
 
 def build_plugins_zip(plugins_dir: Path) -> bytes:

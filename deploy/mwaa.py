@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deploy.errors import DeployError
+
 # UpdateEnvironment is accepted in these states only; anything else (CREATING, UPDATING, ...)
 # would be rejected after the files were already uploaded.
 UPDATABLE_STATUSES = frozenset({"AVAILABLE", "UPDATE_FAILED"})
@@ -16,7 +18,7 @@ DEFAULT_REQUIREMENTS_KEY = "requirements.txt"
 DEFAULT_STARTUP_KEY = "startup.sh"
 
 
-class MwaaError(Exception):
+class MwaaError(DeployError):
     """The environment cannot be read or is not usable; the message says why."""
 
 

@@ -5,25 +5,20 @@ A dry run prints this plan and stops; a real run prints it and then applies exac
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deploy.artifacts import (
-    code_sha256,
-    glue_script_objects,
-    head_has_content,
-    head_or_none,
-    object_has_content,
-)
+from deploy.artifacts import code_sha256, glue_script_objects
+from deploy.errors import DeployError
 from deploy.mwaa import EnvFileSlot, MwaaEnvironment
+from deploy.s3_objects import etag_matches, head_has_content, head_or_none, object_has_content
 from deploy.stack import CodeTargets
 
 
-class PlanError(Exception):
+class PlanError(DeployError):
     """The plan cannot be made (a target is missing); nothing was changed."""
 
 
@@ -50,7 +45,7 @@ def _remote_dag_objects(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             if not obj["Key"].endswith("/"):  # console "folder" markers are not files
-                objects[obj["Key"]] = obj.get("ETag", "").strip('"')
+                objects[obj["Key"]] = obj.get("ETag", "")
     return objects
 
 
@@ -65,10 +60,9 @@ def plan_dag_sync(s3: Any, bucket: str, prefix: str, local_files: dict[str, Path
             adds[key] = path
             continue
         body = path.read_bytes()
-        # The listing's ETag is the MD5 for plain uploads; only when it differs (KMS, other
-        # tools) is a HeadObject needed to compare our stored SHA-256.
-        same = remote[key] == hashlib.md5(body, usedforsecurity=False).hexdigest()
-        if same or object_has_content(s3, bucket, key, body):
+        # The listing settles plain uploads by ETag; only the others (KMS, multipart) need a
+        # HeadObject for the SHA-256 we recorded.
+        if etag_matches(remote[key], body) or object_has_content(s3, bucket, key, body):
             unchanged += 1
         else:
             changes[key] = path

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deploy.errors import DeployError
 from sales_etl.config import CONFIG_VARIABLE, ConfigError, PipelineConfig, load_config
 
 LAMBDA_ROLE_OUTPUT = "LambdaRoleArn"
@@ -24,7 +25,7 @@ USABLE_STACK_STATUSES = frozenset(
 )
 
 
-class StackError(Exception):
+class StackError(DeployError):
     """The stack cannot be read or its outputs make no valid config; the message says why."""
 
 

@@ -18,7 +18,8 @@ RUN pip install --no-cache-dir --no-deps --require-hashes -r /tmp/dev.lock \
 RUN useradd --create-home --uid 1000 endpoint
 USER endpoint
 WORKDIR /opt/project
-ENV PYTHONPATH=/opt/project:/opt/project/plugins \
+# The same import roots as the venv's sales_etl_paths.pth (see README, Layout).
+ENV PYTHONPATH=/opt/project:/opt/project/plugins:/opt/project/glue_scripts \
     PYTHONUNBUFFERED=1 \
     SPARK_LOCAL_IP=127.0.0.1
 

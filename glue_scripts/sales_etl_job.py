@@ -1,11 +1,11 @@
 """Glue job entry point: sales ETL for one day (--run_date) of the lake at --data_uri.
 
 On Glue:  --run_date 2024-01-15 --data_uri s3://bucket [--max_quarantine_ratio 0.05]
-          (ship the other glue_scripts/sales_*.py files with --extra-py-files)
+          --extra-py-files s3://bucket/scripts/sales_etl_lib.zip (the sales_job package)
 Locally:  python glue_scripts/sales_etl_job.py --run_date 2024-01-15 --data_uri /tmp/lake
 
 Exits non-zero (the exception) when the run fails; the manifest is written either way.
-The transforms live in the sibling modules and never import awsglue.
+The transforms live in the sales_job package and never import awsglue.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import SparkSession
-from sales_daily_run import SalesEtlError, run_sales_etl
-from sales_job_args import resolve_job_args
+
+from sales_job.args import resolve_job_args
+from sales_job.daily_run import SalesEtlError, run_sales_etl
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 
 Starts the local AWS endpoint, provisions the bucket, roles, Glue job code and Lambda, seeds
 the recipe's sample data plus a day with bad rows, runs `airflow dags test` for each day (all
-in one process, ``local.dag_test_runner``), prints what each day produced, and stops
+in one process, ``local.airflow.dag_test_runner``), prints what each day produced, and stops
 everything it started. Exits 1 if any run failed.
 """
 
@@ -14,14 +14,14 @@ import argparse
 import logging
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from local.dag_runs import DagRunRequest, DagTestRunner
-from local.demo_data import write_demo_lake
-from local.endpoint_env import EndpointClients, airflow_environment, endpoint_variables
-from local.provision import provision, upload_tree
+from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
+from local.airflow.environment import airflow_environment, endpoint_variables
+from local.data.demo_lake import write_demo_lake
+from local.endpoint_clients import EndpointClients
+from local.provision import seed
 from local.run_summary import catalog_tables, format_day, read_day
 from sales_etl.config import PipelineConfig
 
@@ -38,10 +38,7 @@ def run_demo(work_dir: Path, run_timeout: int) -> int:
     with runner, start_endpoint(work_dir=work_dir / "endpoint", prewarm_spark=True) as endpoint:
         print(f"local AWS endpoint: {endpoint.url}")
         aws = EndpointClients(endpoint.url)
-        provision(aws, cfg)
-        with tempfile.TemporaryDirectory() as lake:
-            days = write_demo_lake(Path(lake))
-            upload_tree(aws.client("s3"), cfg.bucket, Path(lake))
+        days = seed(aws, cfg, write_demo_lake)
         print(f"seeded s3://{cfg.bucket}/raw-data/ for {days[0]} .. {days[-1]}")
 
         succeeded = 0

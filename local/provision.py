@@ -1,16 +1,26 @@
-"""Stand up what the infrastructure stack provides on AWS, on the local endpoint.
+"""Stand up what the infrastructure stack provides on AWS, on the local endpoint, and seed it.
 
-Creates the bucket, the two IAM roles and an SNS topic, then publishes the Glue job and the
-Lambda with the same ``deploy.artifacts`` functions the MWAA deploy uses against AWS.
+    python -m local.provision [--endpoint-url http://127.0.0.1:4599]
+
+``provision`` creates the bucket, the two IAM roles and an SNS topic, then publishes the Glue
+job and the Lambda with the same ``deploy.artifacts`` functions the MWAA deploy uses against
+AWS. ``seed`` does that and uploads a raw-data lake: every local run (the demo, `make
+airflow`, the end-to-end and backfill tests) seeds its endpoint through it. The command seeds
+the demo lake (2024-01-15..20) into a running endpoint; docker compose's ``aws-init`` runs it
+once against the endpoint container (its state lives in memory, so after an endpoint restart
+the seeding must run again).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-from dataclasses import dataclass
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from deploy.artifacts import (
     build_lambda_zip,
@@ -18,23 +28,22 @@ from deploy.artifacts import (
     publish_glue_scripts,
     publish_lambda,
 )
-from local.endpoint_env import REGION, REPO_ROOT, EndpointClients
+from deploy.lambda_environment import post_process_environment
+from local.aws_local import REGION
+from local.data.demo_lake import write_demo_lake
+from local.endpoint_clients import EndpointClients
+from local.repo import REPO_ROOT
 from sales_etl.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
 LAMBDA_ROLE = "sales-etl-post-process"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+GLUE_SERVICE = "glue.amazonaws.com"
 NOTIFY_TOPIC = "sales-etl-quarantine"
-METRIC_NAMESPACE = "SalesEtl"
+DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4599"
 
-
-@dataclass(frozen=True)
-class LocalStack:
-    bucket: str
-    glue_script: str
-    glue_library: str
-    lambda_arn: str
-    topic_arn: str
+Written = TypeVar("Written")
 
 
 def _assume_role_policy(service: str) -> str:
@@ -63,41 +72,61 @@ def ensure_role(iam: Any, name: str, service: str) -> str:
         return created["Role"]["Arn"]
 
 
-def provision(aws: EndpointClients, cfg: PipelineConfig) -> LocalStack:
+def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     """Create or update everything the DAG expects to exist before its first run."""
     s3 = aws.client("s3")
     iam = aws.client("iam")
     ensure_bucket(s3, cfg.bucket, REGION)
-    ensure_role(iam, cfg.glue_role_arn.rsplit("/", 1)[-1], "glue.amazonaws.com")
-    lambda_role = ensure_role(iam, LAMBDA_ROLE, "lambda.amazonaws.com")
+    ensure_role(iam, cfg.glue_role_arn.rsplit("/", 1)[-1], GLUE_SERVICE)
+    lambda_role = ensure_role(iam, LAMBDA_ROLE, LAMBDA_SERVICE)
     topic_arn = aws.client("sns").create_topic(Name=NOTIFY_TOPIC)["TopicArn"]
 
-    scripts = publish_glue_scripts(s3, cfg.bucket, REPO_ROOT / "glue_scripts")
+    publish_glue_scripts(s3, cfg.bucket, REPO_ROOT / "glue_scripts")
     lambda_arn = publish_lambda(
         aws.client("lambda"),
         cfg.lambda_function,
         lambda_role,
         build_lambda_zip(REPO_ROOT / "lambdas" / "post_process"),
         timeout=300,
-        environment={
-            "METRIC_NAMESPACE": METRIC_NAMESPACE,
-            "PIPELINE_NAME": "sales_etl",
-            "SNS_TOPIC_ARN": topic_arn,
-            "MAX_QUARANTINE_RATIO": str(cfg.max_quarantine_ratio),
-        },
+        environment=post_process_environment(topic_arn, cfg.max_quarantine_ratio),
         waiter_delay=1,
     )
     log.info("provisioned s3://%s, Glue job code and Lambda %s", cfg.bucket, lambda_arn)
-    return LocalStack(
-        cfg.bucket, scripts.script_location, scripts.extra_py_files, lambda_arn, topic_arn
+
+
+def seed(
+    aws: EndpointClients, cfg: PipelineConfig, write_lake: Callable[[Path], Written]
+) -> Written:
+    """Provision, then upload the lake ``write_lake`` writes into a scratch folder.
+
+    Every file lands under its path relative to that folder (``raw-data/...``). Returns what
+    ``write_lake`` returned (e.g. the days written).
+    """
+    provision(aws, cfg)
+    with tempfile.TemporaryDirectory() as folder:
+        lake = Path(folder)
+        written = write_lake(lake)
+        s3 = aws.client("s3")
+        for path in sorted(p for p in lake.rglob("*") if p.is_file()):
+            s3.upload_file(str(path), cfg.bucket, path.relative_to(lake).as_posix())
+    return written
+
+
+def seed_demo_lake(endpoint_url: str) -> list[str]:
+    """Provision the endpoint and upload the demo lake; returns its days, in order."""
+    return seed(EndpointClients(endpoint_url), PipelineConfig(), write_demo_lake)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.provision", description="Provision and seed a running endpoint."
     )
+    parser.add_argument("--endpoint-url", default=DEFAULT_ENDPOINT_URL)
+    args = parser.parse_args(argv)
+    days = seed_demo_lake(args.endpoint_url)
+    print(f"provisioned {args.endpoint_url}; seeded sales days {days[0]} .. {days[-1]}")
+    return 0
 
 
-def upload_tree(s3: Any, bucket: str, root: Path) -> list[str]:
-    """Upload every file under ``root`` to the same relative key; returns the keys."""
-    keys = []
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
-        key = path.relative_to(root).as_posix()
-        s3.upload_file(str(path), bucket, key)
-        keys.append(key)
-    return keys
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from sales_etl.layout import manifest_key
+from sales_etl.layout import manifest_key, processed_partition_prefix
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def read_parquet_rows(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]
 
 
 def read_day(s3: Any, bucket: str, day: str) -> DayOutput:
-    daily = read_parquet_rows(s3, bucket, f"processed-data/daily_sales/order_date={day}/")
+    daily = read_parquet_rows(s3, bucket, processed_partition_prefix("daily_sales", day))
     revenue = {row["region"]: Decimal(row["daily_revenue"]) for row in daily}
     return DayOutput(day, read_manifest(s3, bucket, day), dict(sorted(revenue.items())))
 

@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from local.aws_local import aws_connection
 from local.endpoint.server import DEFAULT_PORT, LOOPBACK, EndpointError, start_endpoint
 
 STATE_FILE = "endpoint.json"
@@ -78,15 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             tmp.write_text(json.dumps(state, indent=2) + "\n")
             os.replace(tmp, state_file)
         print(endpoint.url, flush=True)
-        connection = {
-            "conn_type": "aws",
-            "login": "test",
-            "password": "test",
-            "extra": {"region_name": "us-east-1", "endpoint_url": endpoint.url},
-        }
         print(
             f"local AWS endpoint ready (pid {os.getpid()}); for Airflow:\n"
-            f"  export AIRFLOW_CONN_AWS_DEFAULT='{json.dumps(connection)}'\n"
+            f"  export AIRFLOW_CONN_AWS_DEFAULT='{aws_connection(endpoint.url)}'\n"
             "stop with Ctrl-C or SIGTERM",
             file=sys.stderr,
             flush=True,

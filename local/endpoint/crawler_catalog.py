@@ -17,7 +17,7 @@ from moto.glue.models import FakeCrawler, GlueBackend
 
 from local.endpoint.crawl_layout import DataFile, TableLayout
 from local.endpoint.csv_schema import infer_csv_schema, merge_types
-from local.endpoint.parquet_footer import ParquetError, footer_length, read_schema
+from local.endpoint.parquet_footer import TAIL_BYTES, ParquetError, footer_length, read_schema
 
 CSV_SAMPLE_BYTES = 1 << 20
 MAX_SAMPLED_FILES = 20
@@ -140,12 +140,11 @@ def _infer_parquet(
     rows = 0
     for data_file in files:
         try:
-            tail = _read_range(
-                s3, layout.bucket, data_file.key, data_file.size - 8, data_file.size - 1
-            )
-            start = data_file.size - 8 - footer_length(tail)
-            footer = _read_range(s3, layout.bucket, data_file.key, start, data_file.size - 1)
-            schema = read_schema(footer)
+            key, size = data_file.key, data_file.size
+            tail = _read_range(s3, layout.bucket, key, size - TAIL_BYTES, size - 1)
+            start = size - TAIL_BYTES - footer_length(tail, key)
+            footer = _read_range(s3, layout.bucket, key, start, size - 1)
+            schema = read_schema(footer, key)
         except ParquetError:
             continue
         rows += schema.num_rows

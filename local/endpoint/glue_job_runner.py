@@ -6,7 +6,9 @@ outputs are back in S3, so a caller that sees SUCCEEDED can read them. The scrip
 ``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in the endpoint's warm Spark
 worker (``warm_spark``) when that is free, else as ``sys.executable <script> ...`` in a new
 process group; its stdout/stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` and
-``/aws-glue/jobs/error`` (log stream = run id) while it runs.
+``/aws-glue/jobs/error`` (log stream = run id) while it runs. The script sees mirror paths in
+place of ``s3://`` URIs; what it reports (log lines, ``ErrorMessage``, small JSON files such as
+its manifest) is written back in ``s3://`` terms on the way out, as a run on Glue would name it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -35,7 +37,6 @@ OUTPUT_GROUP = f"{LOG_GROUP}/output"
 ERROR_GROUP = f"{LOG_GROUP}/error"
 DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
 LOG_FLUSH_SECONDS = 0.5
-MIRROR_ENV = "LOCAL_GLUE_S3_MIRROR"
 
 
 LOCAL_SPARK_SUBMIT_ARGS = (
@@ -62,8 +63,15 @@ class JobRunRecord(Protocol):
 @dataclass
 class StagedRun:
     argv: list[str]
-    python_path: list[str]
+    python_path: list[str]  # the run's --extra-py-files, put first on the script's sys.path
     mirrors: list[s3_mirror.BucketMirror] = field(default_factory=list)
+
+    def to_s3_uris(self, text: str) -> str:
+        """``text`` with the run's mirror paths written back as ``s3://`` URIs."""
+        data = text.encode()
+        for mirror in self.mirrors:
+            data = mirror.to_s3_uris(data)
+        return data.decode()
 
 
 class StagingError(Exception):
@@ -134,7 +142,8 @@ class GlueJobRunner:
             minutes = self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES
             self._finish("TIMEOUT", f"Job run timed out after {minutes} minutes")
         elif returncode != 0:
-            self._finish("FAILED", error_message_from_stderr(stderr_tail, returncode))
+            error = error_message_from_stderr(stderr_tail, returncode)
+            self._finish("FAILED", staged.to_s3_uris(error))
         elif sync_error:
             self._finish("FAILED", sync_error)
         else:
@@ -214,12 +223,14 @@ class GlueJobRunner:
                 threading.Thread(target=self._kill).start()
             else:
                 self.run.set_state("RUNNING")
+            public = staged.to_s3_uris
             readers = [
                 threading.Thread(
-                    target=_pump, args=(script.stdout, out_file, out_log, lines, None)
+                    target=_pump, args=(script.stdout, out_file, out_log, public, lines, None)
                 ),
                 threading.Thread(
-                    target=_pump, args=(script.stderr, err_file, err_log, lines, stderr_lines)
+                    target=_pump,
+                    args=(script.stderr, err_file, err_log, public, lines, stderr_lines),
                 ),
             ]
             for reader in readers:
@@ -244,6 +255,8 @@ class GlueJobRunner:
     def _started_script(self, staged: StagedRun) -> Iterator[WarmRun | subprocess.Popen[str]]:
         """The script running in the warm Spark worker if it is free, else in a new process."""
         env = job_environment(self.runtime, self.run.region, self.run_dir / "spark-tmp")
+        # The run's --extra-py-files come first, as on Glue: the published library wins over
+        # anything else importable here, such as the working tree the venv's .pth names.
         inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         env["PYTHONPATH"] = os.pathsep.join([*staged.python_path, *inherited])
         pool = self.runtime.warm_spark
@@ -320,7 +333,6 @@ def job_environment(runtime: EndpointRuntime, region: str, spark_tmp: Path) -> d
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             "SPARK_LOCAL_DIRS": str(spark_tmp),
             "PYTHONUNBUFFERED": "1",
-            MIRROR_ENV: str(runtime.work_dir / "s3"),
         }
     )
     # Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JIT tuned
@@ -334,12 +346,14 @@ def _pump(
     stream: IO[str],
     file: IO[str],
     log: LogStreamWriter,
+    public: Callable[[str], str],
     lines: queue.Queue[tuple[LogStreamWriter, str] | None],
     keep: list[str] | None,
 ) -> None:
+    """Copy the script's lines to its local log file, and to CloudWatch as ``public`` words them."""
     for line in stream:
         file.write(line)
-        lines.put((log, line))
+        lines.put((log, public(line)))
         if keep is not None:
             keep.append(line)
             if len(keep) > 2000:

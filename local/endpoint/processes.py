@@ -7,13 +7,12 @@ JVM that PySpark starts, and never anything the endpoint did not start.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import threading
 from collections.abc import Sequence
 from typing import Any
+
+from local.process_group import stop_process_group
 
 GRACE_SECONDS = 5.0
 
@@ -47,13 +46,7 @@ class ProcessRegistry:
     @staticmethod
     def terminate(proc: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None:
         """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
-        if proc.poll() is not None:
-            return
-        _signal_group(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-        _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop_process_group(proc, grace)
 
     def stop_all(self) -> None:
         """Refuse new children and stop every running one."""
@@ -67,8 +60,3 @@ class ProcessRegistry:
             thread.join()
         with self._lock:
             self._procs.clear()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

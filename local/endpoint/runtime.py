@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 
+from local.aws_local import (
+    FAKE_ACCESS_KEY,
+    FAKE_SECRET_KEY,
+    FAKE_SESSION_TOKEN,
+    REGION,
+    endpoint_client,
+)
 from local.endpoint.processes import ProcessRegistry
 
 if TYPE_CHECKING:
     from local.endpoint.warm_spark import WarmSparkPool
-
-REGION = "us-east-1"
-FAKE_ACCESS_KEY = "test"
-FAKE_SECRET_KEY = "test"
 
 
 @dataclass
@@ -45,15 +47,8 @@ class EndpointRuntime:
         """
         with self._clients_lock:
             if (service, region) not in self._clients:
-                session = boto3.session.Session(
-                    aws_access_key_id=FAKE_ACCESS_KEY,
-                    aws_secret_access_key=FAKE_SECRET_KEY,
-                    region_name=region,
-                )
                 config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
-                self._clients[service, region] = session.client(
-                    service, endpoint_url=self.url, config=config
-                )
+                self._clients[service, region] = endpoint_client(self.url, service, region, config)
             return self._clients[service, region]
 
     def child_env(self, region: str = REGION) -> dict[str, str]:
@@ -62,7 +57,7 @@ class EndpointRuntime:
             "AWS_ENDPOINT_URL": self.url,
             "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-            "AWS_SESSION_TOKEN": "test",
+            "AWS_SESSION_TOKEN": FAKE_SESSION_TOKEN,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             # Keep a developer's real ~/.aws files out of the children.

@@ -11,6 +11,11 @@ Local PySpark has no S3 filesystem (pyspark ships no hadoop-aws jars), so a job 
    rewrites the partition folders it writes). A deletion is skipped if the object changed in S3
    during the run (someone else wrote it), so only the job's own removals propagate.
 
+The job only knows the mirror paths it was given, so what it reports names them; on the way
+out ``to_s3_uris`` writes them back as the ``s3://`` URIs they stand for: in the small JSON
+files a run wrote (its manifest) before they are uploaded, and (through the runner) in its
+``ErrorMessage`` and CloudWatch log lines. A job on Glue, given ``s3://`` URIs, reports those.
+
 Litter decision: ``*.crc`` files (checksums of Hadoop's *local* filesystem that never exist on
 S3), in-flight committer folders (``_temporary``, ``.spark-staging*``) and other hidden
 ``.``-files are never uploaded. ``_SUCCESS`` *is* uploaded: Spark's committer writes it on S3
@@ -34,6 +39,9 @@ from pathlib import Path
 from typing import Any
 
 S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,62})(?:/(?P<key>.*))?$")
+
+# JSON documents a run writes (manifests, reports) are small; data files are never rewritten.
+MAX_REWRITTEN_JSON_BYTES = 1 << 20
 
 _locks_guard = threading.Lock()
 _bucket_locks: dict[str, threading.Lock] = {}
@@ -93,6 +101,18 @@ class BucketMirror:
         path = str(self.local_path(key))
         return path + "/" if key.endswith("/") and not path.endswith("/") else path
 
+    def to_s3_uris(self, data: bytes) -> bytes:
+        """``data`` with this mirror's paths written as the ``s3://`` URIs they stand for.
+
+        A path shows up as handed to the job (``/<work>/s3/<bucket>/key``), as a ``file://``
+        URI (the sales job's own form) or as Hadoop's ``file:/`` form.
+        """
+        folder = str(self.path).encode() + b"/"
+        uri = f"s3://{self.bucket}/".encode()
+        for local in (b"file://" + folder, b"file:" + folder, folder):  # longest first
+            data = data.replace(local, uri)
+        return data
+
     def sync_down(self) -> SyncReport:
         report = SyncReport()
         self._state = self._load_state()
@@ -124,10 +144,12 @@ class BucketMirror:
         local_keys = set(self._local_keys(include_litter=False))
         for key in sorted(local_keys):
             local = self.local_path(key)
-            size, mtime_ns = _stat(local)
             known = self._state.get(key)
-            if known and (known[1], known[2]) == (size, mtime_ns):
+            if known and (known[1], known[2]) == _stat(local):
                 continue
+            if key.endswith(".json"):
+                self._write_s3_uris(local)
+            size, mtime_ns = _stat(local)
             if known and known[1] == size and _md5(local) == known[0]:
                 self._state[key] = [known[0], size, mtime_ns]  # touched, same bytes
                 continue
@@ -148,6 +170,17 @@ class BucketMirror:
                 del self._state[key]
         self._save_state()
         return report
+
+    def _write_s3_uris(self, local: Path) -> None:
+        """Rewrite a small file in place, so the mirror keeps holding what S3 holds."""
+        if _stat(local)[0] > MAX_REWRITTEN_JSON_BYTES:
+            return
+        data = local.read_bytes()
+        public = self.to_s3_uris(data)
+        if public != data:
+            tmp = local.with_name(f".{local.name}.s3-uris")
+            tmp.write_bytes(public)
+            os.replace(tmp, local)
 
     def _list_remote(self) -> dict[str, tuple[str, int]]:
         objects: dict[str, tuple[str, int]] = {}

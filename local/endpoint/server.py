@@ -10,11 +10,12 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
+from local.aws_local import REGION
 from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime
 from local.endpoint import runtime as runtime_mod
 from local.endpoint.glue_job_runner import job_environment
 from local.endpoint.patching import Patcher
-from local.endpoint.runtime import REGION, EndpointRuntime
+from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import WarmSparkPool
 
 LOOPBACK = "127.0.0.1"

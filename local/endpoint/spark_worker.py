@@ -3,9 +3,11 @@
 Started by ``warm_spark.WarmSparkWorker`` as ``python spark_worker.py --control-fd N``: it never
 imports the endpoint's own code. Each request arrives on the control socket with two file
 descriptors, the run's stdout and stderr pipes; the worker points fds 1 and 2 at them, runs the
-script as ``__main__`` with the run's argv, environment, working folder and import path, then
-restores everything, forgets the modules the run imported from its staged files (so a changed
-script or library zip is re-read next time) and resets the Spark session's SQL state. Starting
+script as ``__main__`` with the run's argv, environment, working folder and import path (its
+``--extra-py-files`` first), then restores everything, forgets the modules the run imported
+from outside the Python installation (its staged files, so a changed script or library zip is
+re-read next time, and anything found further down ``sys.path``, such as a working tree, so it
+cannot stand in for a later run's library) and resets the Spark session's SQL state. Starting
 the JVM and PySpark once is what makes a local Glue run take seconds instead of tens of them.
 
 Control messages are JSON: the worker sends ``{"ready": true}`` once it can take runs and
@@ -52,13 +54,14 @@ def run_script(request: dict[str, Any], fds: list[int]) -> int:
     """Run one job script as a fresh ``python script.py ...`` would, in this process."""
     script = request["argv"][0]
     import_paths = [str(Path(script).parent), *request["python_path"]]
+    loaded_before = set(sys.modules)
     saved_fds = _redirect_output(fds)
     saved_env, saved_argv, saved_path = dict(os.environ), sys.argv, list(sys.path)
     saved_cwd = os.getcwd()
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = list(request["argv"])
-    sys.path[:0] = import_paths
+    sys.path[:0] = import_paths  # first, as for a fresh process: the run's library wins
     os.chdir(request["cwd"])
     try:
         runpy.run_path(script, run_name="__main__")
@@ -75,7 +78,7 @@ def run_script(request: dict[str, Any], fds: list[int]) -> int:
         sys.argv = saved_argv
         os.environ.clear()
         os.environ.update(saved_env)
-        _forget_modules(import_paths)
+        _forget_modules(import_paths, loaded_before)
         _reset_spark()
     return returncode
 
@@ -110,18 +113,28 @@ def _exit_status(exc: SystemExit) -> int:
     return 1
 
 
-def _forget_modules(import_paths: list[str]) -> None:
-    """Drop modules loaded from the run's staged files, and the import caches for them."""
+def _forget_modules(import_paths: list[str], loaded_before: set[str]) -> None:
+    """Drop the modules the run imported from outside the Python installation, and the import
+    caches of its staged files.
+
+    Modules of the installation (PySpark, the standard library) stay: the run cannot have
+    changed them, and importing them again would only cost time.
+    """
     import zipimport
 
-    roots = tuple(import_paths)
-    for name, module in list(sys.modules.items()):
-        location = getattr(module, "__file__", None) or ""
-        if location.startswith(roots):
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    installation = tuple(os.path.join(prefix, "") for prefix in prefixes)
+    for name in set(sys.modules) - loaded_before:
+        location = getattr(sys.modules[name], "__file__", None)
+        if location and not location.startswith(installation):
             del sys.modules[name]
-    for path in import_paths:
-        sys.path_importer_cache.pop(path, None)
-        zipimport._zip_directory_cache.pop(path, None)  # type: ignore[attr-defined]
+    # A package inside a zip has a finder of its own (``<zip>/<package>``) holding the zip's
+    # old table of contents: a changed zip would be read at stale offsets.
+    staged = tuple(import_paths)
+    zip_contents = zipimport._zip_directory_cache  # type: ignore[attr-defined]
+    for cache in (sys.path_importer_cache, zip_contents):
+        for path in [p for p in cache if str(p).startswith(staged)]:
+            del cache[path]
 
 
 def _start_spark(*, warm_up: bool) -> None:

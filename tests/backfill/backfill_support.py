@@ -13,14 +13,18 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from local.dag_runs import DAG_ID, CommandResult, run_airflow
-from local.standalone import AirflowApi, AirflowStack
-from local.synthetic_sales import RECIPE_SALES
+from local.airflow.airflow_api import AirflowApi
+from local.airflow.airflow_stack import AirflowStack
+from local.airflow.cli import DAG_ID
+from local.airflow.command_result import CommandResult
+from local.data.synthetic_sales import RECIPE_SALES
 from sales_etl.config import PipelineConfig
+from sales_etl.layout import MANIFESTS_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
+from tests.airflow_cli import run_airflow
 
 FINISHED = ("success", "failed")
 SQLITE_LOCK_ATTEMPTS = 3
-OUTPUT_PREFIXES = ("processed-data/", "quarantine/", "manifests/")
+OUTPUT_PREFIXES = (PROCESSED_PREFIX, QUARANTINE_PREFIX, MANIFESTS_PREFIX)
 # Spark names each written file part-NNNNN-<uuid>...: the uuid is new on every write.
 _SPARK_FILE_UUID = re.compile(
     r"part-(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

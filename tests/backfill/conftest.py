@@ -8,17 +8,16 @@ its Glue job and Lambda processes by PID). Teardown then checks that nothing sur
 from __future__ import annotations
 
 import socket
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from local.airflow.airflow_stack import AirflowStack
+from local.airflow.stack_settings import StackSettings, stack_environment
+from local.data.synthetic_sales import write_recipe_sample_lake
 from local.endpoint import RunningEndpoint
-from local.endpoint_env import EndpointClients
-from local.provision import provision, upload_tree
-from local.standalone import AirflowStack, StackSettings, stack_environment
-from local.synthetic_sales import write_recipe_sample_lake
+from local.endpoint_clients import EndpointClients
+from local.provision import seed
 from sales_etl.config import PipelineConfig
 from tests.backfill.backfill_support import Lake
 from tests.local_endpoint import suite_endpoint
@@ -53,10 +52,7 @@ def lake(endpoint: RunningEndpoint) -> Lake:
     """The recipe's five sample days (2024-01-15..19) and customers, on a provisioned bucket."""
     cfg = PipelineConfig()
     aws = EndpointClients(endpoint.url)
-    provision(aws, cfg)
-    with tempfile.TemporaryDirectory() as folder:
-        summary = write_recipe_sample_lake(Path(folder))
-        upload_tree(aws.client("s3"), cfg.bucket, Path(folder))
+    summary = seed(aws, cfg, write_recipe_sample_lake)
     days = tuple(day.day for day in summary.days)
     return Lake(cfg, aws.client("s3"), aws.client("glue"), days)
 

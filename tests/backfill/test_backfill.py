@@ -16,9 +16,20 @@ from typing import Any
 
 import pytest
 
-from local.dag_runs import DAG_ID, run_airflow
+from local.airflow.airflow_stack import AirflowStack
+from local.airflow.cli import DAG_ID
 from local.run_summary import catalog_tables
-from local.standalone import AirflowStack
+from sales_etl.layout import (
+    MANIFESTS_PREFIX,
+    PROCESSED_PARTITION_COLUMNS,
+    PROCESSED_TABLES,
+    QUARANTINE_PREFIX,
+    manifest_key,
+    processed_partition_prefix,
+    processed_table_prefix,
+    sales_partition_prefix,
+)
+from tests.airflow_cli import run_airflow
 from tests.backfill.backfill_support import (
     Lake,
     backfill,
@@ -38,13 +49,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.backfill]
 
 DAYS = ("2024-01-15", "2024-01-16", "2024-01-17")
 RERUN_DAY = "2024-01-16"
-PROCESSED_TABLES = ("daily_sales", "customer_daily", "customer_metrics")
 TASKS = {"wait_for_sales", "crawl_raw", "transform", "crawl_processed", "post_process"}
 PARTITIONED = {
-    "processed-data/daily_sales/": "order_date",
-    "processed-data/customer_daily/": "order_date",
-    "processed-data/customer_metrics/": "as_of_date",
-    "manifests/": "run_date",
+    **{processed_table_prefix(t): c for t, c in PROCESSED_PARTITION_COLUMNS.items()},
+    MANIFESTS_PREFIX: "run_date",
 }
 # One Glue job run takes 15-90 s here depending on machine load; three in a row plus tasks.
 BACKFILL_TIMEOUT = 900
@@ -65,7 +73,7 @@ def backfilled(stack: AirflowStack, lake: Lake) -> Backfilled:
 
 
 def manifest(objects: dict[str, bytes], day: str) -> dict[str, Any]:
-    return json.loads(objects[f"manifests/run_date={day}/manifest.json"])
+    return json.loads(objects[manifest_key(day)])
 
 
 def test_one_successful_backfill_run_per_day(stack: AirflowStack, backfilled: Backfilled) -> None:
@@ -87,7 +95,7 @@ def test_each_run_processed_exactly_its_own_day(lake: Lake, backfilled: Backfill
     assert seeded_not_backfilled, "the lake must hold days outside the backfill"
     for prefix in PARTITIONED:
         assert partition_days(objects, prefix) == set(DAYS), prefix
-    assert not rows_under(objects, "quarantine/"), "recipe days have no bad rows"
+    assert not rows_under(objects, QUARANTINE_PREFIX), "recipe days have no bad rows"
 
     for day in DAYS:
         expected = expected_day(day)
@@ -100,7 +108,7 @@ def test_each_run_processed_exactly_its_own_day(lake: Lake, backfilled: Backfill
             0,
         )
         assert m["inputs"]["sales"].endswith(f"/raw-data/sales/order_date={day}")
-        daily = rows_under(objects, f"processed-data/daily_sales/order_date={day}/")
+        daily = rows_under(objects, processed_partition_prefix("daily_sales", day))
         revenue = {row["region"]: Decimal(row["daily_revenue"]) for row in daily}
         assert revenue == expected.revenue_by_region, day
         assert sum(row["daily_orders"] for row in daily) == expected.orders, day
@@ -109,7 +117,7 @@ def test_each_run_processed_exactly_its_own_day(lake: Lake, backfilled: Backfill
 def test_customer_metrics_accumulate_in_date_order(backfilled: Backfilled) -> None:
     """Each day's metrics include the earlier days: the runs ran in date order."""
     for day in DAYS:
-        rows = rows_under(backfilled.objects, f"processed-data/customer_metrics/as_of_date={day}/")
+        rows = rows_under(backfilled.objects, processed_partition_prefix("customer_metrics", day))
         got = {
             row["customer_id"]: (Decimal(row["total_spent"]), row["total_orders"]) for row in rows
         }
@@ -188,8 +196,9 @@ def test_missing_sales_partition_times_out_the_sensor_clearly(
         f"/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}/taskInstances/wait_for_sales/logs/1"
     )
     text = json.dumps(log)
-    assert f"raw-data/sales/order_date={day}/*.csv" in text
+    assert f"{sales_partition_prefix(day)}*.csv" in text
     assert "timeout" in text.lower() or "timed out" in text.lower()
     assert not lake.s3.list_objects_v2(
-        Bucket=lake.cfg.bucket, Prefix=f"manifests/run_date={day}/"
+        Bucket=lake.cfg.bucket,
+        Prefix=manifest_key(day).rsplit("/", 1)[0] + "/",
     ).get("Contents")

@@ -11,9 +11,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from local.standalone import StackSettings, shell_exports, spawn, stack_environment
-from local.standalone.processes import run_bounded
-from local.standalone.settings import ensure_password_file
+from local.airflow.group_process import run_bounded, spawn
+from local.airflow.stack_settings import (
+    StackSettings,
+    ensure_password_file,
+    shell_exports,
+    stack_environment,
+)
 
 URL = "http://127.0.0.1:4599"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ import pytest
 from moto import mock_aws
 
 from deploy.artifacts import (
-    CONTENT_HASH_METADATA,
     ArtifactError,
     build_lambda_zip,
     code_sha256,
@@ -23,6 +21,8 @@ from deploy.artifacts import (
     publish_glue_scripts,
     publish_lambda,
 )
+from deploy.s3_objects import CONTENT_HASH_METADATA
+from local.provision import LAMBDA_SERVICE, ensure_role
 
 REGION = "us-east-1"
 BUCKET = "sales-etl-artifacts"
@@ -70,11 +70,13 @@ def test_ensure_bucket_other_region_sets_location(aws: None) -> None:
 @pytest.fixture
 def scripts_dir(tmp_path: Path) -> Path:
     root = tmp_path / "glue_scripts"
-    write(root / "sales_etl_job.py", "import transforms\n")
-    write(root / "transforms.py", "def clean(df):\n    return df\n")
+    write(root / "sales_etl_job.py", "from sales_job import transforms\n")
+    write(root / "sales_job" / "__init__.py", "")
+    write(root / "sales_job" / "transforms.py", "def clean(df):\n    return df\n")
     write(root / "schema.py", "COLUMNS = ()\n")
     # None of these belong on S3.
     write(root / "test_transforms.py", "def test_x():\n    pass\n")
+    write(root / "sales_job" / "test_transforms.py", "def test_x():\n    pass\n")
     write(root / "transforms_test.py", "")
     write(root / "conftest.py", "")
     write(root / "notes.md", "# notes\n")
@@ -105,8 +107,12 @@ def test_publish_glue_scripts_uploads_entry_and_module_zip(s3: Any, scripts_dir:
     assert sorted(result.uploaded) == expected
     assert result.unchanged == ()
     assert s3_keys(s3) == expected
-    # Only the top-level modules: no tests, caches, notes or nested files.
-    assert zip_names(s3, "scripts/sales_etl_lib.zip") == ["schema.py", "transforms.py"]
+    # Packages and top-level modules: no tests, caches, notes or other nested files.
+    assert zip_names(s3, "scripts/sales_etl_lib.zip") == [
+        "sales_job/__init__.py",
+        "sales_job/transforms.py",
+        "schema.py",
+    ]
     body = s3.get_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py")["Body"].read()
     assert body == (scripts_dir / "sales_etl_job.py").read_bytes()
 
@@ -125,7 +131,7 @@ def test_publish_glue_scripts_skips_unchanged_and_reuploads_changed(
         first.extra_py_files,
     )
 
-    write(scripts_dir / "transforms.py", "def clean(df):\n    return df.dropna()\n")
+    write(scripts_dir / "sales_job" / "transforms.py", "def clean(df):\n    return df.dropna()\n")
     changed = publish_glue_scripts(s3, BUCKET, scripts_dir)
     assert changed.uploaded == ("scripts/sales_etl_lib.zip",)
     assert changed.unchanged == ("scripts/sales_etl_job.py",)
@@ -229,20 +235,7 @@ def lambda_client(aws: None) -> Any:
 @pytest.fixture
 def role_arn(aws: None) -> str:
     # moto, like AWS, refuses create_function for a role that does not exist.
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam = boto3.client("iam", region_name=REGION)
-    return iam.create_role(RoleName="post-process", AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
+    return ensure_role(boto3.client("iam", region_name=REGION), "post-process", LAMBDA_SERVICE)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from deploy.artifacts import glue_script_objects, object_has_content, publish_glue_scripts
+from deploy.artifacts import glue_script_objects, publish_glue_scripts
+from deploy.s3_objects import object_has_content
 from deploy.stack import (
     StackError,
     code_targets,

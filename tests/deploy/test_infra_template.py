@@ -13,6 +13,14 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode
 
+from deploy.lambda_environment import (
+    METRIC_NAMESPACE,
+    METRIC_NAMESPACE_VALUE,
+    PIPELINE_NAME,
+    PIPELINE_NAME_VALUE,
+    VARIABLES,
+    post_process_environment,
+)
 from tests.deploy.conftest import REGION, REPO_ROOT
 
 TEMPLATE_PATH = REPO_ROOT / "infra" / "sales-etl.yaml"
@@ -85,12 +93,9 @@ def test_stack_creates_in_moto(aws_env: None) -> None:
     )["Configuration"]
     assert (function["Runtime"], function["Handler"]) == ("python3.12", "handler.lambda_handler")
     assert function["Role"] == outputs["LambdaRoleArn"]
-    assert function["Environment"]["Variables"] == {
-        "METRIC_NAMESPACE": "SalesEtl",
-        "PIPELINE_NAME": "sales_etl",
-        "MAX_QUARANTINE_RATIO": "0.05",
-        "SNS_TOPIC_ARN": outputs["AlertTopicArn"],
-    }
+    assert function["Environment"]["Variables"] == post_process_environment(
+        outputs["AlertTopicArn"], 0.05
+    )
 
     attached = iam.list_attached_role_policies(RoleName="mwaa-execution")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [outputs["MwaaExecutionPolicyArn"]]
@@ -124,6 +129,16 @@ def test_data_bucket_is_versioned_encrypted_private_and_expires_scratch_data(
     deny = template["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert deny[0]["Effect"] == "Deny"
     assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_lambda_environment_is_the_post_process_contract(template: dict[str, Any]) -> None:
+    variables = template["Resources"]["PostProcessFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert set(variables) == VARIABLES
+    parameters = template["Parameters"]
+    assert parameters[variables[METRIC_NAMESPACE]["Ref"]]["Default"] == METRIC_NAMESPACE_VALUE
+    assert parameters[variables[PIPELINE_NAME]["Ref"]]["Default"] == PIPELINE_NAME_VALUE
 
 
 # --------------------------------------------------------------------------- IAM policies
@@ -359,5 +374,7 @@ def test_lambda_role_reads_only_manifests(resolved: dict[str, dict[str, Any]]) -
     policy = resolved["LambdaRole/sales-etl-post-process"]
     assert s3_grants(policy) == {"s3:GetObject": {"manifests/*"}}
     metrics = statement_by_sid(policy, "PublishRunMetrics")
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SalesEtl"}}
+    assert metrics["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE_VALUE}
+    }
     assert statement_by_sid(policy, "NotifyQuarantinedRows")["Resource"] == REFS["AlertTopic"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,19 +10,21 @@ from typing import Any
 
 import pytest
 
-from local.dag_runs import (
-    CommandResult,
-    DagRunRequest,
-    migrate_db,
-    run_dag_for_day,
-    run_dag_for_days,
-    run_task_for_day,
+from local.airflow.command_result import CommandResult
+from local.airflow.dag_test_runner import DagRunRequest
+from local.airflow.environment import airflow_environment
+from local.data.synthetic_sales import (
+    SALES_HEADER,
+    sales_file,
+    write_csv,
+    write_recipe_sample_lake,
 )
 from local.endpoint import RunningEndpoint
-from local.endpoint_env import EndpointClients, airflow_environment
-from local.provision import provision, upload_tree
-from local.synthetic_sales import SALES_HEADER, sales_file, write_csv, write_recipe_sample_lake
+from local.endpoint_clients import EndpointClients
+from local.provision import seed
 from sales_etl.config import PipelineConfig, load_config
+from sales_etl.layout import sales_partition_prefix
+from tests.e2e.dag_runs import migrate_db, run_dag_for_day, run_dag_for_days, run_task_for_day
 from tests.local_endpoint import suite_endpoint
 
 # Seeded on top of the recipe's sample: bad rows on 2024-01-16 (under this suite's threshold)
@@ -57,11 +58,11 @@ class Pipeline:
         return run_task_for_day(env or self.env, task_id, day, self.logs, RUN_TIMEOUT, **kw)
 
 
-def seed(base: Path) -> None:
+def write_e2e_lake(base: Path) -> None:
     write_recipe_sample_lake(base)
     for day, rows in EXTRA_ROWS.items():
         write_csv(sales_file(base, date.fromisoformat(day), 1), SALES_HEADER, rows)
-    invalid = base / f"raw-data/sales/order_date={RECIPE_INVALID_FILE_DAY}/invalid_data.csv"
+    invalid = base / sales_partition_prefix(RECIPE_INVALID_FILE_DAY) / "invalid_data.csv"
     invalid.write_text("invalid,data,format\n")
 
 
@@ -76,11 +77,7 @@ def pipeline(endpoint: RunningEndpoint, tmp_path_factory: pytest.TempPathFactory
     work = tmp_path_factory.mktemp("e2e")
     cfg = load_config(E2E_CONFIG)
     aws = EndpointClients(endpoint.url)
-    provision(aws, cfg)
-    lake = work / "lake"
-    seed(lake)
-    upload_tree(aws.client("s3"), cfg.bucket, lake)
-    shutil.rmtree(lake)
+    seed(aws, cfg, write_e2e_lake)
     env = airflow_environment(endpoint.url, work / "airflow", E2E_CONFIG)
     # A missing partition must fail in seconds here, not after the production 6 hours.
     env["AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS"] = "8"

@@ -8,8 +8,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from local.dag_runs import DagRunRequest, DagTestRunner
-from local.dag_test_runner import _run_cli
+from local.airflow.dag_test_child import _run_cli
+from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
 from tests.e2e.conftest import Pipeline
 from tests.endpoint.endpoint_support import wait_for
 

@@ -12,10 +12,16 @@ from typing import Any
 import psutil
 import pytest
 
-from local.dag_runs import CommandResult, latest_xcom
+from local.airflow.command_result import CommandResult
+from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES
 from local.run_summary import catalog_tables, read_manifest, read_parquet_rows
-from local.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES
+from sales_etl.layout import (
+    PROCESSED_TABLES,
+    processed_partition_prefix,
+    quarantine_partition_prefix,
+)
 from tests.e2e.conftest import Pipeline
+from tests.e2e.dag_runs import latest_xcom
 from tests.local_endpoint import CrawlPause
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +117,7 @@ def test_daily_sales_equal_an_independent_computation(pipeline: Pipeline, comple
     rows = read_parquet_rows(
         pipeline.aws.client("s3"),
         pipeline.cfg.bucket,
-        f"processed-data/daily_sales/order_date={day}/",
+        processed_partition_prefix("daily_sales", day),
     )
     actual = {
         r["region"]: (money(r["daily_revenue"]), r["daily_orders"], r["unique_customers"])
@@ -124,7 +130,7 @@ def test_customer_metrics_accumulate_every_processed_day(pipeline: Pipeline, com
     rows = read_parquet_rows(
         pipeline.aws.client("s3"),
         pipeline.cfg.bucket,
-        f"processed-data/customer_metrics/as_of_date={DAYS[-1]}/",
+        processed_partition_prefix("customer_metrics", DAYS[-1]),
     )
     actual = {
         r["customer_id"]: (r["name"], r["status"], money(r["total_spent"]), r["total_orders"])
@@ -160,7 +166,9 @@ def test_quarantine_keeps_each_rejected_row_with_its_reason(pipeline: Pipeline, 
 
 def quarantine_rows(pipeline: Pipeline, day: str) -> list[dict[str, Any]]:
     return read_parquet_rows(
-        pipeline.aws.client("s3"), pipeline.cfg.bucket, f"quarantine/sales/order_date={day}/"
+        pipeline.aws.client("s3"),
+        pipeline.cfg.bucket,
+        quarantine_partition_prefix(day),
     )
 
 
@@ -179,12 +187,8 @@ def test_lambda_summary_lands_in_xcom(pipeline: Pipeline, completed) -> None:
 def snapshot(pipeline: Pipeline, day: str) -> dict[str, Any]:
     """What a day's run wrote: file count and rows per output, and the manifest's counts."""
     s3 = pipeline.aws.client("s3")
-    outputs = {
-        "daily_sales": f"processed-data/daily_sales/order_date={day}/",
-        "customer_daily": f"processed-data/customer_daily/order_date={day}/",
-        "customer_metrics": f"processed-data/customer_metrics/as_of_date={day}/",
-        "quarantine": f"quarantine/sales/order_date={day}/",
-    }
+    outputs = {table: processed_partition_prefix(table, day) for table in PROCESSED_TABLES}
+    outputs["quarantine"] = quarantine_partition_prefix(day)
     result: dict[str, Any] = {}
     for name, prefix in outputs.items():
         keys = [o["Key"] for o in s3_objects(pipeline, prefix)]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 import uuid
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
-REGION = "us-east-1"
+from local.aws_local import endpoint_client
+from local.provision import LAMBDA_SERVICE, ensure_role
+
 ROLE_ARN = "arn:aws:iam::123456789012:role/local-test-role"
 
 
@@ -23,9 +23,6 @@ class Aws:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._session = boto3.session.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
         self._clients: dict[str, Any] = {}
 
     def __getattr__(self, service: str) -> Any:
@@ -34,7 +31,7 @@ class Aws:
         name = "lambda" if service == "lambda_" else service
         if name not in self._clients:
             config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0})
-            self._clients[name] = self._session.client(name, endpoint_url=self.url, config=config)
+            self._clients[name] = endpoint_client(self.url, name, config=config)
         return self._clients[name]
 
 
@@ -109,20 +106,4 @@ def create_job(
 
 def lambda_role(aws: Aws) -> str:
     """An IAM role Lambda can assume (moto checks that the role exists)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    try:
-        return aws.iam.get_role(RoleName="local-test-lambda")["Role"]["Arn"]
-    except aws.iam.exceptions.NoSuchEntityException:
-        role = aws.iam.create_role(
-            RoleName="local-test-lambda", AssumeRolePolicyDocument=json.dumps(trust)
-        )
-        return role["Role"]["Arn"]
+    return ensure_role(aws.iam, "local-test-lambda", LAMBDA_SERVICE)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local.aws_local import aws_connection
 from local.endpoint import RunningEndpoint
 from tests.endpoint.endpoint_support import (
     ROLE_ARN,
@@ -27,13 +28,7 @@ CONN_ID = "aws_default"
 
 @pytest.fixture(autouse=True)
 def airflow_env(endpoint: RunningEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    connection = {
-        "conn_type": "aws",
-        "login": "test",
-        "password": "test",
-        "extra": {"region_name": "us-east-1", "endpoint_url": endpoint.url},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(endpoint.url))
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow-home"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)

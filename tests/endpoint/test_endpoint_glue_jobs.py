@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -97,6 +98,34 @@ def test_failing_script_reports_the_exception_line(aws: Aws, bucket: str) -> Non
     errors = "\n".join(log_messages(aws, "/aws-glue/jobs/error", run_id))
     assert "Traceback (most recent call last)" in errors
     assert log_messages(aws, "/aws-glue/jobs/output", run_id) == ["starting"]
+
+
+def test_mirror_paths_the_script_reports_come_back_as_s3_uris(aws: Aws, bucket: str) -> None:
+    # The script sees only the mirror path it is handed; Glue would have handed it the URI.
+    job, _ = create_job(
+        aws,
+        bucket,
+        script(
+            """
+            import json
+            out = args["--output"]
+            os.makedirs(out)
+            with open(os.path.join(out, "manifest.json"), "w") as fh:
+                json.dump({"outputs": "file://" + out + "part-0", "folder": out}, fh)
+            print("wrote", "file:" + out, flush=True)
+            raise ValueError(f"failed after writing {out}manifest.json")
+            """
+        ),
+        DefaultArguments={"--output": f"s3://{bucket}/manifests/run_date=2024-01-15/"},
+    )
+    run_id = aws.glue.start_job_run(JobName=job)["JobRunId"]
+    run = wait_for_job_run(aws, job, run_id)
+
+    folder = f"s3://{bucket}/manifests/run_date=2024-01-15/"
+    assert run["ErrorMessage"] == f"ValueError: failed after writing {folder}manifest.json"
+    assert log_messages(aws, "/aws-glue/jobs/output", run_id) == [f"wrote {folder}"]
+    body = aws.s3.get_object(Bucket=bucket, Key="manifests/run_date=2024-01-15/manifest.json")
+    assert json.loads(body["Body"].read()) == {"outputs": f"{folder}part-0", "folder": folder}
 
 
 def test_missing_script_fails_with_a_clear_message(aws: Aws, bucket: str) -> None:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import struct
+import io
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from local.endpoint.crawl_layout import dedupe_names, glob_to_regex, plan_tables
 from local.endpoint.csv_schema import infer_csv_schema
 from local.endpoint.job_errors import error_message_from_stderr
-from local.endpoint.parquet_footer import ParquetError, footer_length, read_schema
-from local.endpoint.s3_mirror import is_litter, parse_s3_uri
+from local.endpoint.parquet_footer import (
+    TAIL_BYTES,
+    ParquetError,
+    footer_length,
+    hive_type,
+    read_schema,
+)
+from local.endpoint.s3_mirror import BucketMirror, is_litter, parse_s3_uri
 
 # -- crawl layout --------------------------------------------------------------------------
 
@@ -113,87 +124,43 @@ def test_csv_truncated_sample_drops_the_partial_line() -> None:
 
 # -- Parquet footer ------------------------------------------------------------------------
 
-
-class CompactWriter:
-    """Just enough of a Thrift compact encoder to build test footers."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-
-    def varint(self, n: int) -> None:
-        while True:
-            byte = n & 0x7F
-            n >>= 7
-            self.out.append(byte | (0x80 if n else 0))
-            if not n:
-                return
-
-    def struct(self, fields: list[tuple[int, str, object]]) -> None:
-        last = 0
-        for fid, kind, value in fields:
-            type_id = {"i32": 5, "i64": 6, "bin": 8, "list": 9, "struct": 12}[kind]
-            self.out.append(((fid - last) << 4) | type_id)
-            last = fid
-            if kind in ("i32", "i64"):
-                self.varint((value << 1) ^ (value >> 63))  # type: ignore[operator]
-            elif kind == "bin":
-                data = value.encode()  # type: ignore[union-attr]
-                self.varint(len(data))
-                self.out += data
-            elif kind == "list":
-                items = value  # list of struct field lists
-                self.out.append((min(len(items), 15) << 4) | 12)  # type: ignore[arg-type]
-                if len(items) >= 15:  # type: ignore[arg-type]
-                    self.varint(len(items))  # type: ignore[arg-type]
-                for item in items:  # type: ignore[union-attr]
-                    self.struct(item)
-            elif kind == "struct":
-                self.struct(value)  # type: ignore[arg-type]
-        self.out.append(0)
+ROWS = 42
 
 
-def element(name: str, **kw: object) -> list[tuple[int, str, object]]:
-    fields: list[tuple[int, str, object]] = []
-    if "type" in kw:
-        fields.append((1, "i32", kw["type"]))
-    fields.append((3, "i32", kw.get("rep", 1)))
-    fields.append((4, "bin", name))
-    if "children" in kw:
-        fields.append((5, "i32", kw["children"]))
-    if "converted" in kw:
-        fields.append((6, "i32", kw["converted"]))
-    if "logical" in kw:
-        fields.append((10, "struct", kw["logical"]))
-    return fields
+def parquet_bytes(columns: dict[str, pa.Array], **write_options: object) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink, **write_options)
+    return sink.getvalue()
+
+
+def footer_of(data: bytes, name: str) -> bytes:
+    """The file's end as the crawler reads it: the metadata block, its length and PAR1."""
+    return data[-TAIL_BYTES - footer_length(data[-TAIL_BYTES:], name) :]
 
 
 def test_parquet_footer_schema_with_nested_and_logical_types() -> None:
-    INT32, INT64, INT96, BYTES, FIXED = 1, 2, 3, 6, 7
-    schema = [
-        element("spark_schema", rep=0, children=8),
-        element("Order_ID", type=INT64, rep=0),
-        element("name", type=BYTES, converted=0),
-        element("amount", type=FIXED, logical=[(5, "struct", [(1, "i32", 2), (2, "i32", 12)])]),
-        element("loaded_at", type=INT96),
-        element("small", type=INT32, logical=[(10, "struct", [(1, "i32", 16)])]),
-        element("tags", children=1, converted=3),
-        element("list", rep=2, children=1),
-        element("element", type=BYTES, converted=0),
-        element("attrs", children=1, converted=1),
-        element("key_value", rep=2, children=2),
-        element("key", type=BYTES, rep=0, converted=0),
-        element("value", type=INT32),
-        element("address", children=2),
-        element("city", type=BYTES, converted=0),
-        element("zip", type=INT32),
-    ]
-    writer = CompactWriter()
-    writer.struct([(1, "i32", 1), (2, "list", schema), (3, "i64", 42)])
-    metadata = bytes(writer.out)
-    file_tail = metadata + struct.pack("<I", len(metadata)) + b"PAR1"
+    # Written as Spark writes: INT96 timestamps and no stored Arrow schema, so the Hive types
+    # come from the Parquet schema alone.
+    address = pa.struct([("City", pa.string()), ("zip", pa.int32())])
+    data = parquet_bytes(
+        {
+            "Order_ID": pa.array(range(ROWS), pa.int64()),
+            "name": pa.array(["ann"] * ROWS, pa.string()),
+            "amount": pa.array([Decimal("9.99")] * ROWS, pa.decimal128(12, 2)),
+            "loaded_at": pa.array([datetime(2024, 1, 15)] * ROWS, pa.timestamp("us")),
+            "small": pa.array([7] * ROWS, pa.int16()),
+            "tags": pa.array([["new"]] * ROWS, pa.list_(pa.string())),
+            "attrs": pa.array([[("k", 1)]] * ROWS, pa.map_(pa.string(), pa.int32())),
+            "address": pa.array([{"City": "oslo", "zip": 150}] * ROWS, address),
+        },
+        use_deprecated_int96_timestamps=True,
+        store_schema=False,
+    )
+    metadata = pq.read_metadata(io.BytesIO(data))
+    assert metadata.schema.column(3).physical_type == "INT96"
 
-    assert footer_length(file_tail[-8:]) == len(metadata)
-    parsed = read_schema(file_tail)
+    assert footer_length(data[-TAIL_BYTES:], "orders.parquet") == metadata.serialized_size
+    parsed = read_schema(footer_of(data, "orders.parquet"), "orders.parquet")
     assert parsed.num_rows == 42
     assert parsed.columns == [
         ("order_id", "bigint"),
@@ -205,8 +172,63 @@ def test_parquet_footer_schema_with_nested_and_logical_types() -> None:
         ("attrs", "map<string,int>"),
         ("address", "struct<city:string,zip:int>"),
     ]
-    with pytest.raises(ParquetError):
-        footer_length(b"not a parquet file")
+
+
+def test_parquet_footer_types_from_a_stored_arrow_schema() -> None:
+    # pyarrow stores its own schema in the footer, which restores dictionaries and unsigned ints.
+    data = parquet_bytes(
+        {
+            "region": pa.array(["north"] * ROWS).dictionary_encode(),
+            "units": pa.array([3] * ROWS, pa.uint8()),
+            "day": pa.array([date(2024, 1, 15)] * ROWS, pa.date32()),
+            "opens": pa.array([time(9)] * ROWS, pa.time32("ms")),
+            "ratio": pa.array([0.5] * ROWS, pa.float64()),
+            "ok": pa.array([True] * ROWS, pa.bool_()),
+            "raw": pa.array([b"\x00"] * ROWS, pa.binary()),
+        }
+    )
+    parsed = read_schema(footer_of(data, "mixed.parquet"), "mixed.parquet")
+    assert parsed.columns == [
+        ("region", "string"),
+        ("units", "smallint"),
+        ("day", "date"),
+        ("opens", "int"),
+        ("ratio", "double"),
+        ("ok", "boolean"),
+        ("raw", "binary"),
+    ]
+
+
+def test_non_parquet_and_truncated_files_raise_errors_naming_them() -> None:
+    with pytest.raises(ParquetError, match=r"^notes\.parquet: missing PAR1"):
+        footer_length(b"not a parquet file", "notes.parquet")
+    footer = footer_of(parquet_bytes({"a": pa.array([1])}), "a.parquet")
+    with pytest.raises(ParquetError, match=r"^cut\.parquet: unreadable Parquet footer"):
+        read_schema(footer[1:], "cut.parquet")  # shorter than its length field says
+    garbled = bytes(len(footer) - TAIL_BYTES) + footer[-TAIL_BYTES:]
+    with pytest.raises(ParquetError, match=r"^zeros\.parquet: unreadable Parquet footer"):
+        read_schema(garbled, "zeros.parquet")
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "hive"),
+    [
+        (pa.uuid(), "string"),
+        (pa.json_(), "string"),
+        (pa.timestamp("ms", tz="UTC"), "timestamp"),
+        (pa.time64("us"), "bigint"),
+        (pa.duration("s"), "bigint"),
+        (pa.uint64(), "bigint"),
+        (pa.float16(), "binary"),
+        (pa.binary(12), "binary"),
+        (pa.null(), "int"),
+        (pa.large_list(pa.int8()), "array<tinyint>"),
+        (pa.list_(pa.large_string(), 2), "array<string>"),
+        (pa.list_(pa.struct([("Qty", pa.int32())])), "array<struct<qty:int>>"),
+    ],
+)
+def test_hive_types_of_less_common_arrow_types(arrow_type: pa.DataType, hive: str) -> None:
+    assert hive_type(arrow_type) == hive
 
 
 # -- errors and S3 paths -------------------------------------------------------------------
@@ -244,3 +266,17 @@ def test_s3_uris_and_litter() -> None:
     assert is_litter("t/.spark-staging-1/d=1/part-0")
     assert not is_litter("t/_SUCCESS")
     assert not is_litter("t/d=1/part-0.parquet")
+
+
+def test_mirror_paths_a_job_reports_become_the_s3_uris_they_stand_for(tmp_path: Path) -> None:
+    mirror = BucketMirror(tmp_path, "lake", s3=None)
+    folder = tmp_path / "s3" / "lake"
+    assert mirror.local_path("raw/a.csv") == folder / "raw" / "a.csv"  # where the bucket lives
+    reported = (
+        f"read file://{folder}/raw/a.csv, Hadoop's file:{folder}/raw/b.csv, bare {folder}/raw/; "
+        f"kept: {tmp_path}/s3/lake-2/x s3://lake/y {folder}"
+    )
+    assert mirror.to_s3_uris(reported.encode()).decode() == (
+        "read s3://lake/raw/a.csv, Hadoop's s3://lake/raw/b.csv, bare s3://lake/raw/; "
+        f"kept: {tmp_path}/s3/lake-2/x s3://lake/y {folder}"
+    )

@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 import textwrap
 import uuid
+from pathlib import Path
 
 import pytest
 
-from tests.endpoint.endpoint_support import Aws, create_job, log_messages, wait_for_job_run
+from deploy.artifacts import publish_glue_scripts
+from local.endpoint import runtime as endpoint_runtime
+from tests.endpoint.endpoint_support import (
+    Aws,
+    create_job,
+    lambda_zip,
+    log_messages,
+    wait_for_job_run,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REPORT = textwrap.dedent(
     """
@@ -61,6 +72,38 @@ def test_consecutive_runs_share_the_process_but_see_new_code_and_a_clean_env(
     assert second["leaked"] is None
     assert second["argv"] == ["--JOB_NAME", job]
     assert second["cwd"].endswith(second_run["Id"])
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm-worker", "fresh-process"])
+def test_a_run_imports_the_job_library_from_its_own_zip(
+    aws: Aws, bucket: str, monkeypatch: pytest.MonkeyPatch, warm: bool
+) -> None:
+    # glue_scripts/ is on every venv Python's sys.path too: the zip must win over it, and a
+    # warm run must not keep the package that an earlier run imported.
+    if not warm:
+        monkeypatch.setattr(endpoint_runtime.current(), "warm_spark", None)
+    library = publish_glue_scripts(aws.s3, bucket, REPO_ROOT / "glue_scripts").extra_py_files
+    job, _ = create_job(
+        aws,
+        bucket,
+        REPORT
+        + textwrap.dedent(
+            """
+            import sales_job.contract as contract
+            report(file=contract.__file__, origin=getattr(contract, "ORIGIN", "published"))
+            """
+        ),
+        DefaultArguments={"--extra-py-files": library},
+    )
+
+    _, published = run_job(aws, job)
+    replacement = {"sales_job/__init__.py": "", "sales_job/contract.py": "ORIGIN = 'zip v2'\n"}
+    aws.s3.put_object(Bucket=bucket, Key=library.split("/", 3)[3], Body=lambda_zip(replacement))
+    _, replaced = run_job(aws, job)
+
+    assert published["file"] == f"{library}/sales_job/contract.py"  # inside the staged zip
+    assert (published["origin"], replaced["origin"]) == ("published", "zip v2")
+    assert (replaced["pid"] == published["pid"]) is warm
 
 
 def test_spark_sql_conf_cache_and_views_do_not_carry_over(aws: Aws, bucket: str) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
-from sales_daily_run import run_sales_etl
-from sales_job_args import JobArgs, validate_job_args
+
+from sales_job.args import JobArgs, validate_job_args
+from sales_job.daily_run import run_sales_etl
 
 SALES_HEADER = "order_id,customer_id,product_id,quantity,price,order_date,region"
 CUSTOMER_HEADER = "customer_id,name,email,registration_date,status"

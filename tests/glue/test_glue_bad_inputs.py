@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
-from sales_csv_lines import parse_lines, read_lines
-from sales_validation import classify_sales, select_customers
 
+from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
+from sales_job.csv_lines import parse_lines, read_lines
+from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import (
     SALES_HEADER,
     output_dir,

@@ -7,8 +7,9 @@ import types
 from datetime import date
 
 import pytest
-from sales_job_args import JobArgumentError, resolve_job_args, validate_job_args
-from sales_lake_fs import LakeFs, normalize_base_uri
+
+from sales_job.args import JobArgumentError, resolve_job_args, validate_job_args
+from sales_job.lake_fs import LakeFs, normalize_base_uri
 
 GLUE_STYLE = [
     "sales_etl_job.py",

@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sales_daily_run import SalesEtlError
 from sales_etl_job import main
 
-from local.synthetic_sales import write_recipe_sample_lake, write_synthetic_lake
+from local.data.synthetic_sales import write_recipe_sample_lake, write_synthetic_lake
+from sales_job.daily_run import SalesEtlError
 from tests.glue.lake_helpers import (
     SALES_HEADER,
     data_files,

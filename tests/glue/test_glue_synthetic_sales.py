@@ -8,9 +8,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS
-
-from local import synthetic_sales as gen
+from local.data import synthetic_sales as gen
+from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS
 from tests.glue.lake_helpers import run_day
 
 

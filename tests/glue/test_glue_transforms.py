@@ -6,8 +6,9 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sales_aggregates import customer_daily, customer_metrics, daily_sales, quarantined_rows
-from sales_contract import (
+from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
+from sales_job.aggregates import customer_daily, customer_metrics, daily_sales, quarantined_rows
+from sales_job.contract import (
     CUSTOMER_COLUMNS,
     CUSTOMER_DAILY_SCHEMA,
     CUSTOMER_METRICS_SCHEMA,
@@ -16,10 +17,8 @@ from sales_contract import (
     SALES_COLUMNS,
     Reason,
 )
-from sales_csv_lines import parse_lines
-from sales_validation import classify_sales, select_customers
-
-from local.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
+from sales_job.csv_lines import parse_lines
+from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import output_dir, read_partition, run_day
 
 DAY = date(2024, 1, 15)

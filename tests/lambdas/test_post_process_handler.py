@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from deploy.lambda_environment import VARIABLES as FUNCTION_ENVIRONMENT
 from lambdas.post_process.handler import (
     CheckFailedError,
     InvalidEventError,
@@ -24,12 +25,10 @@ REGION = "us-east-1"
 BUCKET = "sales-etl-test"
 RUN_DATE = "2024-01-15"
 
-_FUNCTION_ENV = ("METRIC_NAMESPACE", "PIPELINE_NAME", "SNS_TOPIC_ARN", "MAX_QUARANTINE_RATIO")
-
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, fake_aws_credentials: None) -> None:
-    for name in _FUNCTION_ENV:  # the function's settings come from each test
+    for name in FUNCTION_ENVIRONMENT:  # the function's settings come from each test
         monkeypatch.delenv(name, raising=False)
 
 

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from deploy.artifacts import build_lambda_zip
+from tests.packaging.imports import imported_top_level_modules
 
 SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "post_process"
 # The Lambda runtime provides the standard library and boto3 (with botocore); nothing else.
 ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
-
-
-def imported_top_level_modules(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
-    return modules
 
 
 def test_function_imports_only_stdlib_and_boto3() -> None:

@@ -14,10 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from local.dag_runs import AIRFLOW
-from local.standalone.api import AirflowApi, ApiError
-from local.standalone.processes import GroupProcess, run_bounded, spawn, stop_all
-from local.standalone.settings import ADMIN_USER, StackSettings, ensure_password_file, port_is_free
+from local.airflow.airflow_api import AirflowApi, ApiError
+from local.airflow.cli import AIRFLOW
+from local.airflow.group_process import GroupProcess, run_bounded, spawn, stop_all
+from local.airflow.stack_settings import (
+    ADMIN_USER,
+    StackSettings,
+    ensure_password_file,
+    port_is_free,
+)
 
 # Order matters only for stopping: the API server goes last, so task supervisors can still
 # report their final state while the scheduler shuts its workers down.

@@ -1,7 +1,7 @@
 """The environment of a local Airflow stack: loopback-only, small, wired to the local endpoint.
 
 Everything is set through ``AIRFLOW__SECTION__KEY`` variables on top of
-``local.endpoint_env.airflow_environment`` (DAG folder, plugins, the ``aws_default``
+``local.airflow.environment.airflow_environment`` (DAG folder, plugins, the ``aws_default``
 connection, the pipeline config Variable), so the same dict drives the components and any
 ``airflow`` CLI command run against them.
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.endpoint_env import airflow_environment
+from local.airflow.environment import airflow_environment
 
 LOOPBACK = "127.0.0.1"
 ADMIN_USER = "admin"

@@ -22,19 +22,20 @@ from typing import Any
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from sales_aggregates import (
+
+from sales_job.aggregates import (
     customer_daily,
     customer_metrics,
     daily_sales,
     quarantined_rows,
     valid_rows,
 )
-from sales_contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
-from sales_csv_lines import LINE_KIND_ROW, parse_lines, read_lines
-from sales_job_args import JobArgs
-from sales_lake_fs import Entry, LakeFs, public_uris
-from sales_manifest import ManifestBuilder, collect_line_counts, manifest_json
-from sales_validation import classify_sales, customer_row_is_usable, select_customers
+from sales_job.args import JobArgs
+from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
+from sales_job.csv_lines import LINE_KIND_ROW, parse_lines, read_lines
+from sales_job.lake_fs import Entry, LakeFs
+from sales_job.manifest import ManifestBuilder, collect_line_counts, manifest_json
+from sales_job.validation import classify_sales, customer_row_is_usable, select_customers
 
 log = logging.getLogger("sales_etl")
 
@@ -49,7 +50,7 @@ class SalesEtlError(RuntimeError):
     """The run failed for a stated cause; the manifest (status failed) is already written."""
 
     def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
-        super().__init__(public_uris(message))
+        super().__init__(message)
         self.manifest = manifest
 
 
@@ -321,4 +322,4 @@ def _overwrite_partition(
 
 
 def _write_manifest(fs: LakeFs, layout: LakeLayout, day: date, manifest: dict[str, Any]) -> None:
-    fs.write_text(layout.manifest(day), public_uris(manifest_json(manifest)))
+    fs.write_text(layout.manifest(day), manifest_json(manifest))

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sales_contract import DEFAULT_MAX_QUARANTINE_RATIO
-from sales_lake_fs import normalize_base_uri
+from sales_job.contract import DEFAULT_MAX_QUARANTINE_RATIO
+from sales_job.lake_fs import normalize_base_uri
 
 REQUIRED = ("run_date", "data_uri")
 OPTIONAL = ("max_quarantine_ratio",)

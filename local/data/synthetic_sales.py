@@ -1,8 +1,8 @@
 """Deterministic synthetic sales lake (plain CSV, the job's exact headers) for demos and tests.
 
-    python -m local.synthetic_sales --out /tmp/lake --start 2024-01-01 --days 3 \
+    python -m local.data.synthetic_sales --out /tmp/lake --start 2024-01-01 --days 3 \
         --orders-per-day 1000 --customers 200 --bad-row-rate 0.02 --seed 7
-    python -m local.synthetic_sales --out /tmp/lake --recipe-sample
+    python -m local.data.synthetic_sales --out /tmp/lake --recipe-sample
 
 Layout written under --out:
     raw-data/sales/order_date=YYYY-MM-DD/part-0000.csv
@@ -27,16 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-SALES_HEADER = (
-    "order_id",
-    "customer_id",
-    "product_id",
-    "quantity",
-    "price",
-    "order_date",
-    "region",
-)
-CUSTOMER_HEADER = ("customer_id", "name", "email", "registration_date", "status")
+# Producers write the job's input contract: the same columns, in the same order.
+from sales_job.contract import CUSTOMER_COLUMNS as CUSTOMER_HEADER
+from sales_job.contract import SALES_COLUMNS as SALES_HEADER
+
 REGIONS = ("North", "South", "East", "West")
 PRODUCT_COUNT = 500
 

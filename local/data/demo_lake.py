@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from local.synthetic_sales import (
+from local.data.synthetic_sales import (
     RECIPE_CUSTOMERS,
     SALES_HEADER,
     sales_file,

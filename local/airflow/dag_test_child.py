@@ -1,6 +1,6 @@
 """Run ``airflow dags test`` for several logical dates, one after another, in one Python process.
 
-    python -m local.dag_test_runner --result-fd N [--migrate-log FILE]
+    python -m local.airflow.dag_test_child --result-fd N [--migrate-log FILE]
     stdin: {"env": {...}, "runs": [{"day": "2024-01-15", "conf": {}, "log_file": "..."}]}
 
 Each run is Airflow's own ``dags test`` command (parsed by Airflow's CLI parser, run by its
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from local.dag_runs import DAG_ID
+from local.airflow.cli import DAG_ID
 
 
 def main(argv: list[str] | None = None) -> int:

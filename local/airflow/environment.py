@@ -1,4 +1,4 @@
-"""Point an unchanged Airflow and DAG, and plain boto3 clients, at the local AWS endpoint.
+"""Point an unchanged Airflow and DAG, and plain boto3 processes, at the local AWS endpoint.
 
 The only difference from MWAA is the ``aws_default`` connection (it carries the endpoint URL)
 and a throwaway AIRFLOW_HOME; the DAG, its config keys and its operators are the same.
@@ -10,50 +10,17 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
-# Fake credentials: the local endpoint accepts any, and real ones must never be used here.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-
-
-@dataclass(frozen=True)
-class EndpointClients:
-    """boto3 clients bound to the local endpoint, with its fake credentials."""
-
-    url: str
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-
-
-def aws_connection(endpoint_url: str) -> str:
-    """The ``aws_default`` connection as Airflow reads it from AIRFLOW_CONN_AWS_DEFAULT."""
-    return json.dumps(
-        {
-            "conn_type": "aws",
-            "login": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "password": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            "extra": {"region_name": REGION, "endpoint_url": endpoint_url},
-        }
-    )
+from local.aws_local import FAKE_CREDENTIALS, REGION, aws_connection
+from local.repo import REPO_ROOT
 
 
 def aws_client_environment(endpoint_url: str) -> dict[str, str]:
     """Variables that point plain boto3 clients (and their subprocesses) at the endpoint."""
     return {
-        **LOCAL_CREDENTIALS,
+        **FAKE_CREDENTIALS,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_ENDPOINT_URL": endpoint_url,
@@ -93,7 +60,7 @@ def airflow_environment(
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            # `airflow standalone` forks one worker per slot: keep a 2-core laptop responsive.
+            # The LocalExecutor forks one worker per slot: keep a 2-core laptop responsive.
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             # Local crawls and jobs finish in seconds: poll their state often.

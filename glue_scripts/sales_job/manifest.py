@@ -15,8 +15,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from sales_contract import SCHEMA_VERSION, LakeLayout
-from sales_csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW
+
+from sales_job.contract import SCHEMA_VERSION, LakeLayout
+from sales_job.csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW
 
 
 @dataclass(frozen=True)

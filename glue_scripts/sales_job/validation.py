@@ -10,7 +10,8 @@ from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from sales_contract import (
+
+from sales_job.contract import (
     MAX_PRICE_INTEGER_DIGITS,
     MAX_QUANTITY_DIGITS,
     MONEY_TYPE,
@@ -18,7 +19,7 @@ from sales_contract import (
     SALES_COLUMNS,
     Reason,
 )
-from sales_csv_lines import LINE_KIND_ROW
+from sales_job.csv_lines import LINE_KIND_ROW
 
 QUANTITY_PATTERN = rf"^[+-]?\d{{1,{MAX_QUANTITY_DIGITS}}}$"
 # Up to 2 decimals (trailing zeros allowed): a price is never silently rounded.

@@ -22,20 +22,6 @@ class Entry:
     size: int
 
 
-# The local AWS endpoint runs this job on a local mirror of its buckets and names the mirror's
-# folder in this variable, so messages and manifests can name the s3:// URIs people know.
-# It is not set on Glue.
-LOCAL_MIRROR_ENV = "LOCAL_GLUE_S3_MIRROR"
-
-
-def public_uris(text: str) -> str:
-    """``text`` with local-mirror paths written as the s3:// URIs they stand for."""
-    mirror = os.environ.get(LOCAL_MIRROR_ENV)
-    if not mirror:
-        return text
-    return text.replace("file://" + os.path.abspath(mirror).rstrip("/") + "/", "s3://")
-
-
 def normalize_base_uri(data_uri: str) -> str:
     """`s3://bucket/` stays a URI; a plain local path becomes an absolute file:// URI."""
     text = data_uri.strip()

@@ -128,7 +128,11 @@ def partition_name(column: str, day: date) -> str:
 
 @dataclass(frozen=True)
 class LakeLayout:
-    """Where everything lives under the lake's base URI (s3://bucket or file:///dir)."""
+    """Where everything lives under the lake's base URI (s3://bucket or file:///dir).
+
+    The DAG side's ``sales_etl.layout`` names the same keys (Glue cannot import plugins/);
+    tests/packaging/test_layout_parity.py keeps the two in step.
+    """
 
     base: str
 

@@ -12,13 +12,14 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
-from sales_contract import (
+
+from sales_job.contract import (
     CUSTOMER_DAILY_SCHEMA,
     CUSTOMER_METRICS_SCHEMA,
     DAILY_SALES_SCHEMA,
     QUARANTINE_SCHEMA,
 )
-from sales_csv_lines import LINE_KIND_ROW
+from sales_job.csv_lines import LINE_KIND_ROW
 
 
 def valid_rows(classified: DataFrame) -> DataFrame:

@@ -1,6 +1,6 @@
 """Airflow with UI on this machine, running the unchanged DAG against the local AWS endpoint.
 
-    python -m local.airflow_local [--port 4599] [--api-port 8080] [--work-dir .local-run/airflow]
+    python -m local.airflow [--port 4599] [--api-port 8080] [--work-dir .local-run/airflow]
 
 Starts the local AWS endpoint (in this process), provisions it and seeds the demo data
 (2024-01-15..20), then Airflow's API server, scheduler, triggerer and DAG processor, each on
@@ -19,20 +19,18 @@ import sys
 import threading
 from pathlib import Path
 
-from local.dag_runs import DAG_ID
-from local.endpoint import DEFAULT_PORT, EndpointError, start_endpoint
-from local.standalone import (
+from local.airflow.airflow_stack import AirflowStack, Cancelled, StackError
+from local.airflow.cli import DAG_ID
+from local.airflow.stack_settings import (
     ADMIN_USER,
-    AirflowStack,
-    Cancelled,
-    StackError,
     StackSettings,
     ensure_password_file,
+    port_is_free,
     shell_exports,
     stack_environment,
 )
-from local.standalone.seed import seed_endpoint
-from local.standalone.settings import port_is_free
+from local.endpoint import DEFAULT_PORT, EndpointError, start_endpoint
+from local.provision import seed_demo_lake
 
 DEFAULT_API_PORT = 8080
 READY_TIMEOUT_SECONDS = 300
@@ -41,7 +39,7 @@ WATCH_SECONDS = 2.0
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.airflow_local", description=__doc__.splitlines()[0]
+        prog="python -m local.airflow", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="local AWS endpoint port")
     parser.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="Airflow UI/API")
@@ -104,7 +102,7 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         return 2
     with endpoint:
         print(f"local AWS endpoint: {endpoint.url}", flush=True)
-        days = seed_endpoint(endpoint.url)
+        days = seed_demo_lake(endpoint.url)
         env = stack_environment(endpoint.url, settings)
         env_file = work / "env.sh"
         env_file.write_text(shell_exports(endpoint.url, settings))

@@ -1,4 +1,8 @@
-"""Run Airflow commands against the local endpoint, each bounded in time and logged to a file."""
+"""``airflow dags test`` for several days in one Airflow process, each run bounded in time.
+
+The runs happen in a ``local.airflow.dag_test_child`` process (see there for why one process);
+this side starts it, hands it the runs, times every step out and stops it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import contextlib
 import json
 import os
 import select
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,47 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DAG_ID = "sales_etl"
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# `airflow dags test` ignores SIGTERM: follow up with SIGKILL.
-KILL_AFTER_SECONDS = 10
+from local.airflow.cli import KILL_AFTER_SECONDS
+from local.airflow.command_result import CommandResult
+from local.process_group import stop_process_group
+from local.repo import REPO_ROOT
+
+CHILD_MODULE = "local.airflow.dag_test_child"
 STARTUP_TIMEOUT_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    seconds: float
-    log_file: Path
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    @property
-    def timed_out(self) -> bool:
-        return self.returncode in (124, 137)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-
-def run_airflow(
-    args: list[str], env: dict[str, str], log_file: Path, timeout_seconds: int
-) -> CommandResult:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = ["timeout", "-k", str(KILL_AFTER_SECONDS), str(timeout_seconds), AIRFLOW, *args]
-    started = time.monotonic()
-    with log_file.open("w") as log:
-        completed = subprocess.run(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    return CommandResult(completed.returncode, time.monotonic() - started, log_file)
-
-
-def migrate_db(env: dict[str, str], logs: Path) -> CommandResult:
-    return run_airflow(["db", "migrate"], env, logs / "db-migrate.log", timeout_seconds=300)
 
 
 @dataclass(frozen=True)
@@ -66,7 +34,7 @@ class DagRunRequest:
 
 
 class DagTestRunner:
-    """A ``local.dag_test_runner`` process: Airflow starts up now, the DAG runs come later.
+    """A ``local.airflow.dag_test_child`` process: Airflow starts up now, the DAG runs come later.
 
     ``env`` is the process environment (AIRFLOW_HOME, DAGS_FOLDER, ...); with ``migrate`` the
     runner first runs ``airflow db migrate`` (log: ``logs/db-migrate.log``). Use it as a context
@@ -80,7 +48,7 @@ class DagTestRunner:
         self.migrate_log = logs / "db-migrate.log" if migrate else None
         logs.mkdir(parents=True, exist_ok=True)
         read_end, write_end = os.pipe()
-        command = [sys.executable, "-m", "local.dag_test_runner", "--result-fd", str(write_end)]
+        command = [sys.executable, "-m", CHILD_MODULE, "--result-fd", str(write_end)]
         if self.migrate_log:
             command += ["--migrate-log", str(self.migrate_log)]
         try:
@@ -156,25 +124,6 @@ class DagTestRunner:
         self.stop()
 
 
-def run_dag_for_days(
-    env: dict[str, str], requests: list[DagRunRequest], logs: Path, timeout_seconds: int
-) -> list[CommandResult]:
-    """``DagTestRunner.run`` in a runner of its own (see there)."""
-    with DagTestRunner(env, logs) as runner:
-        return list(runner.run({}, requests, timeout_seconds))
-
-
-def run_dag_for_day(
-    env: dict[str, str],
-    day: str,
-    logs: Path,
-    timeout_seconds: int,
-    run_conf: dict[str, Any] | None = None,
-) -> CommandResult:
-    """One full DAG run for ``day`` (its logical date), as ``airflow dags test`` runs it."""
-    return run_dag_for_days(env, [DagRunRequest(day, run_conf)], logs, timeout_seconds)[0]
-
-
 class _LineReader:
     """Lines from a pipe, each awaited with a timeout."""
 
@@ -206,43 +155,4 @@ def _stop(proc: subprocess.Popen[str], grace: float) -> None:
     """Let the runner exit within ``grace`` seconds, else stop its process group by its PID."""
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=KILL_AFTER_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def run_task_for_day(
-    env: dict[str, str],
-    task_id: str,
-    day: str,
-    logs: Path,
-    timeout_seconds: int,
-    params: dict[str, Any] | None = None,
-) -> CommandResult:
-    """One try of one task for ``day`` (``airflow tasks test``: no retries, no dependencies)."""
-    args = ["tasks", "test", DAG_ID, task_id, day]
-    if params:
-        args += ["--task-params", json.dumps(params)]
-    log_file = logs / f"tasks-test-{task_id}-{day}-{time.time_ns()}.log"
-    return run_airflow(args, env, log_file, timeout_seconds)
-
-
-def latest_xcom(airflow_home: Path, task_id: str, logical_day: str) -> Any:
-    """The return value a task pushed in the newest run of ``logical_day`` (SQLite metadata DB)."""
-    with sqlite3.connect(airflow_home / "airflow.db") as db:
-        row = db.execute(
-            "SELECT x.value FROM xcom x JOIN dag_run r ON r.id = x.dag_run_id"
-            " WHERE x.dag_id = ? AND x.task_id = ? AND x.key = 'return_value'"
-            " AND date(r.logical_date) = ? ORDER BY r.id DESC LIMIT 1",
-            (DAG_ID, task_id, logical_day),
-        ).fetchone()
-    if row is None:
-        raise LookupError(f"no XCom from {task_id} for a {DAG_ID} run of {logical_day}")
-    return json.loads(row[0])
+    stop_process_group(proc, grace=KILL_AFTER_SECONDS)

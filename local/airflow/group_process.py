@@ -1,17 +1,15 @@
-"""Child processes in their own process groups, stopped by that group and never by name.
+"""Airflow components and commands in their own process groups, stopped by group, never by name.
 
-Each Airflow component is started in a new session, so its process-group id is its own PID
-and every process it forks (executor workers, task supervisors, trigger runners) inherits
-that group. Stopping a component signals the group: SIGTERM first so Airflow shuts down
-cleanly, SIGKILL for whatever is still there after the grace period. Descendants seen before
-the stop are also checked by PID afterwards, in case one moved to a group of its own.
+Each is started in a new session, so its process-group id is its own PID and every process it
+forks (executor workers, task supervisors, trigger runners) inherits that group. Stopping one
+stops the group (``local.process_group``: SIGTERM so Airflow shuts down cleanly, SIGKILL for
+whatever is still there after the grace period). Descendants seen before the stop are also
+checked by PID afterwards, in case one moved to a group of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -21,8 +19,7 @@ from pathlib import Path
 
 import psutil
 
-POLL_SECONDS = 0.2
-KILL_WAIT_SECONDS = 5.0
+from local.process_group import POLL_SECONDS, stop_process_group
 
 
 @dataclass
@@ -56,15 +53,7 @@ class GroupProcess:
     def stop(self, grace: float) -> None:
         """SIGTERM the group, wait up to ``grace`` seconds for it to empty, then SIGKILL it."""
         self.remember_descendants()
-        signal_group(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and (self.alive() or group_exists(self.pid)):
-            time.sleep(POLL_SECONDS)
-        signal_group(self.pid, signal.SIGKILL)
-        self.proc.wait()
-        deadline = time.monotonic() + KILL_WAIT_SECONDS
-        while group_exists(self.pid) and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)  # killed members disappear once reaped
+        stop_process_group(self.proc, grace, whole_group=True)
         killed = []
         for child in self._seen.values():
             # psutil refuses to signal a PID that now belongs to a different process.
@@ -130,21 +119,6 @@ def run_bounded(
     finally:
         if process.alive():  # an exception (e.g. KeyboardInterrupt) while waiting
             process.stop(grace=5)
-
-
-def signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _running(proc: psutil.Process) -> bool:

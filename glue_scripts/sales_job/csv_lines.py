@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
-from sales_contract import Reason
+
+from sales_job.contract import Reason
 
 LINE_KIND_HEADER = "header"
 LINE_KIND_BLANK = "blank"
