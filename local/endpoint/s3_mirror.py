@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.endpoint.object_keys import unsafe_key_reason
+
 S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,62})(?:/(?P<key>.*))?$")
 
 # JSON documents a run writes (manifests, reports) are small; data files are never rewritten.
@@ -83,6 +85,10 @@ def bucket_locks(buckets: Iterable[str]) -> Iterator[None]:
         yield
 
 
+class UnmirrorableKey(ValueError):
+    """A key that would name a file outside its bucket's mirror folder."""
+
+
 class BucketMirror:
     """One bucket's local mirror and the sync state that makes re-syncs incremental."""
 
@@ -95,6 +101,10 @@ class BucketMirror:
         self._state: dict[str, list[Any]] = {}
 
     def local_path(self, key: str) -> Path:
+        """The key's file in this mirror; never a path outside the bucket's folder."""
+        reason = unsafe_key_reason(key)
+        if reason is not None:
+            raise UnmirrorableKey(f"s3://{self.bucket}/{key} cannot be mirrored: it {reason}")
         return self.path / key
 
     def rewrite(self, key: str) -> str:

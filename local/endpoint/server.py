@@ -8,11 +8,18 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from local.aws_local import REGION
-from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime
+from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime, object_keys
 from local.endpoint import runtime as runtime_mod
+from local.endpoint.browser_guard import BrowserGuard
 from local.endpoint.glue_job_runner import job_environment
 from local.endpoint.patching import Patcher
 from local.endpoint.runtime import EndpointRuntime
@@ -31,15 +38,23 @@ class EndpointError(RuntimeError):
 
 
 class _LoopbackMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer that reports a failed bind instead of waiting for it forever."""
+    """ThreadedMotoServer behind a ``BrowserGuard`` that reports a failed bind instead of
+    waiting for it forever."""
 
     def __init__(self, port: int) -> None:
         super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
         self.bind_error: BaseException | None = None
 
     def _server_entry(self) -> None:
+        # moto's own entry, with the guard in front of its app.
         try:
-            super()._server_entry()
+            guard = BrowserGuard(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address, self._port, guard, True, request_handler=MotoRequestHandler
+            )
+            guard.port = self._server.server_address[1]
+            self._server_ready_event.set()
+            self._server.serve_forever()
         except BaseException as exc:
             if self._server_ready_event.is_set():
                 raise
@@ -169,6 +184,7 @@ def start_endpoint(
         glue_jobs.install(patcher)
         glue_crawlers.install(patcher)
         lambda_runtime.install(patcher)
+        object_keys.install(patcher)
     except BaseException:
         patcher.undo()
         server.stop()
