@@ -9,6 +9,8 @@ it stops everything it forked.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +51,20 @@ def _never() -> bool:
     return False
 
 
+def use_write_ahead_log(database: Path) -> None:
+    """Switch the stack's SQLite database to WAL mode (kept in the file, for every process).
+
+    Five processes share this file. In SQLite's default rollback-journal mode a writer's commit
+    must wait for every reader to let go, and a reader that then wants to write is refused at
+    once with "database is locked" (SQLite's deadlock rule; no busy timeout helps). In WAL mode
+    readers never block a commit (https://www.sqlite.org/wal.html).
+    """
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode != "wal":
+        raise StackError(f"cannot switch {database} to WAL mode (journal_mode is {mode})")
+
+
 class AirflowStack:
     """Start, watch and stop one local Airflow (usable as a context manager)."""
 
@@ -71,6 +87,7 @@ class AirflowStack:
         if code != 0:
             why = "timed out" if code is None else f"exit {code}"
             raise StackError(f"`airflow db migrate` failed ({why}); log: {log}")
+        use_write_ahead_log(self.settings.airflow_home / "airflow.db")
 
     def start(self) -> None:
         if not port_is_free(self.settings.api_port):

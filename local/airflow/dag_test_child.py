@@ -1,18 +1,19 @@
-"""Run ``airflow dags test`` for several logical dates, one after another, in one Python process.
+"""Run ``airflow dags test`` (and ``tasks test``) commands one after another in one Python process.
 
     python -m local.airflow.dag_test_child --result-fd N [--migrate-log FILE]
-    stdin: {"env": {...}, "runs": [{"day": "2024-01-15", "conf": {}, "log_file": "..."}]}
+    stdin, one batch a line: {"env": {...}, "commands": [{"args": [...], "log_file": "..."}]}
 
-Each run is Airflow's own ``dags test`` command (parsed by Airflow's CLI parser, run by its
-command function), so it behaves exactly like ``airflow dags test sales_etl DAY [--conf ...]``;
-only the process is shared. Costs then paid once instead of per run or per task: importing
+Each command is Airflow's own (parsed by Airflow's CLI parser, run by its command function), so
+it behaves exactly like ``airflow dags test sales_etl DAY [--conf ...]``; only the process is
+shared. Costs then paid once instead of per run or per task: importing
 Airflow and the DAG's providers, migrating the metadata DB (``--migrate-log``: ``airflow db
 migrate`` in this process) and building the in-process Execution API that ``dags test`` talks to
 (Airflow builds a new one, 3-5 s, for every task and trigger). All that happens at start-up,
 before the runs are read from stdin, so a caller can start the runner first and the AWS
-endpoint meanwhile; ``env`` then adds the endpoint's variables. Each run's output goes to its
-own log file. One JSON line on the result fd reports start-up (``{"ready": bool}``), then one
-per run (``{"day", "ok"}``), so the parent can time every step out and kill this process.
+endpoint meanwhile; a batch's ``env`` is added for that batch (e.g. the endpoint's variables).
+Each command's output goes to its own log file. One JSON line on the result fd reports start-up
+(``{"ready": bool}``), then one per command (``{"ok": bool}``), so the parent can time every
+step out and kill this process. The process exits when stdin closes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
-
-from local.airflow.cli import DAG_ID
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,16 +55,26 @@ def main(argv: list[str] | None = None) -> int:
         _report(results, {"ready": ready})
         if not ready:
             return 1
-        request = json.loads(sys.stdin.readline() or "{}")
-        os.environ.update(request.get("env", {}))
-        for run in request.get("runs", []):
-            command = ["dags", "test", DAG_ID, run["day"]]
-            if run.get("conf"):
-                command += ["--conf", json.dumps(run["conf"])]
-            with _output_to(Path(run["log_file"])):
-                ok = _run_cli(cli, command)
-            _report(results, {"day": run["day"], "ok": ok})
+        for line in sys.stdin:  # one batch a line, until the parent closes stdin
+            batch = json.loads(line)
+            with _environment_added(batch.get("env", {})):
+                for command in batch["commands"]:
+                    with _output_to(Path(command["log_file"])):
+                        ok = _run_cli(cli, command["args"])
+                    _report(results, {"ok": ok})
     return 0
+
+
+@contextlib.contextmanager
+def _environment_added(extra: dict[str, str]) -> Iterator[None]:
+    """``extra`` in os.environ for one batch only (e.g. a Variable overridden by one test)."""
+    saved = dict(os.environ)
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _warm_up(in_process_api_server: Callable[[], Any]) -> None:

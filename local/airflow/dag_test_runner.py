@@ -1,7 +1,7 @@
 """``airflow dags test`` for several days in one Airflow process, each run bounded in time.
 
 The runs happen in a ``local.airflow.dag_test_child`` process (see there for why one process);
-this side starts it, hands it the runs, times every step out and stops it.
+this side starts it, hands it batches of runs, times every step out and stops it.
 """
 
 from __future__ import annotations
@@ -13,31 +13,65 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.airflow.cli import KILL_AFTER_SECONDS
+from local.airflow.cli import DAG_ID
 from local.airflow.command_result import CommandResult
 from local.process_group import stop_process_group
 from local.repo import REPO_ROOT
 
 CHILD_MODULE = "local.airflow.dag_test_child"
 STARTUP_TIMEOUT_SECONDS = 300
+# A runner whose stdin is closed exits on its own once its batch is done.
+EXIT_GRACE_SECONDS = 10.0
+SIGTERM_GRACE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class DagRunRequest:
+    """A full DAG run for ``day`` (its logical date): ``airflow dags test``."""
+
     day: str
     conf: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"dags-test-{self.day}"
+
+    def cli_args(self) -> list[str]:
+        conf = ["--conf", json.dumps(self.conf)] if self.conf else []
+        return ["dags", "test", DAG_ID, self.day, *conf]
+
+
+@dataclass(frozen=True)
+class TaskTestRequest:
+    """One try of one task for ``day``, no retries, no upstream: ``airflow tasks test``."""
+
+    task_id: str
+    day: str
+    params: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"tasks-test-{self.task_id}-{self.day}"
+
+    def cli_args(self) -> list[str]:
+        params = ["--task-params", json.dumps(self.params)] if self.params else []
+        return ["tasks", "test", DAG_ID, self.task_id, self.day, *params]
+
+
+Request = DagRunRequest | TaskTestRequest
 
 
 class DagTestRunner:
     """A ``local.airflow.dag_test_child`` process: Airflow starts up now, the DAG runs come later.
 
     ``env`` is the process environment (AIRFLOW_HOME, DAGS_FOLDER, ...); with ``migrate`` the
-    runner first runs ``airflow db migrate`` (log: ``logs/db-migrate.log``). Use it as a context
+    runner first runs ``airflow db migrate`` (log: ``logs/db-migrate.log``). ``run`` may be
+    called again and again, each batch in the same Airflow process. Use it as a context
     manager: leaving it stops the process (by its PID) if it is still running.
     """
 
@@ -67,55 +101,64 @@ class DagTestRunner:
         finally:
             os.close(write_end)
         self._reports = _LineReader(read_end)
-        self._all_ran = False
+        self._ready: bool | None = None  # None until start-up has been awaited
+        self._usable = True  # False once a batch was cut short: the process is then stopped
 
     def run(
-        self, extra_env: dict[str, str], requests: list[DagRunRequest], timeout_seconds: int
+        self, extra_env: dict[str, str], requests: Sequence[Request], timeout_seconds: int
     ) -> Iterator[CommandResult]:
-        """Full DAG runs for each day, in order, as ``airflow dags test`` runs them.
+        """Run each request, in order, as the ``airflow`` CLI runs it, with ``extra_env`` added.
 
-        Yields each run's result as it finishes. Start-up must end within
-        ``STARTUP_TIMEOUT_SECONDS`` and each run within ``timeout_seconds``; a run that
-        overruns is reported as timed out (returncode 124), the process is stopped and the days
-        after it are not run, so there can be fewer results than ``requests``. Call once.
+        Yields each result as it finishes. Start-up must end within ``STARTUP_TIMEOUT_SECONDS``
+        and each request within ``timeout_seconds``; one that overruns is reported as timed out
+        (returncode 124), the process is stopped and the requests after it are not run, so there
+        can be fewer results than ``requests`` (and a later call raises ``RuntimeError``).
+        ``extra_env`` holds for this batch only.
         """
+        if not self._usable:
+            raise RuntimeError(f"the dags-test runner was stopped; log: {self.runner_log}")
         started = time.monotonic()
-        ready = self._reports.next_line(STARTUP_TIMEOUT_SECONDS)
-        if not ready or not json.loads(ready)["ready"]:
-            log = self.migrate_log if ready and self.migrate_log else self.runner_log
-            yield CommandResult(124 if ready is None else 1, time.monotonic() - started, log)
-            return
-        log_files = [self.logs / f"dags-test-{r.day}-{self._stamp}.log" for r in requests]
-        runs = [
-            {"day": r.day, "conf": r.conf or {}, "log_file": str(f)}
+        if self._ready is None:
+            ready = self._reports.next_line(STARTUP_TIMEOUT_SECONDS)
+            self._ready = bool(ready) and json.loads(ready or "{}")["ready"]
+            if not self._ready:
+                self._usable = False
+                log = self.migrate_log if ready and self.migrate_log else self.runner_log
+                yield CommandResult(124 if ready is None else 1, time.monotonic() - started, log)
+                return
+        log_files = [self.logs / f"{r.name}-{time.time_ns()}.log" for r in requests]
+        commands = [
+            {"args": r.cli_args(), "log_file": str(f)}
             for r, f in zip(requests, log_files, strict=True)
         ]
         assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps({"env": extra_env, "runs": runs}) + "\n")
-        self._proc.stdin.close()
+        self._proc.stdin.write(json.dumps({"env": extra_env, "commands": commands}) + "\n")
+        self._proc.stdin.flush()
         for log_file in log_files:
             started = time.monotonic()
             line = self._reports.next_line(timeout_seconds)
             seconds = time.monotonic() - started
             if line is None:  # timed out: stop here
+                self._usable = False
+                self.stop()
                 yield CommandResult(124, seconds, log_file)
                 return
             if not line:  # the runner died: its own log says why
+                self._usable = False
                 yield CommandResult(self._proc.wait(), seconds, self.runner_log)
                 return
             yield CommandResult(0 if json.loads(line)["ok"] else 1, seconds, log_file)
-        self._all_ran = True
 
     @property
     def pid(self) -> int:
         return self._proc.pid
 
     def stop(self) -> None:
-        """Let a runner that did all its runs exit, else stop its process group by its PID."""
+        """Let a runner that finished its batches exit, else stop its process group by PID."""
         if self._proc.stdin and not self._proc.stdin.closed:
-            self._proc.stdin.close()  # nothing more will be asked of it
+            self._proc.stdin.close()  # nothing more will be asked of it: the child exits
         self._reports.close()
-        _stop(self._proc, grace=KILL_AFTER_SECONDS if self._all_ran else 0)
+        _stop(self._proc, grace=EXIT_GRACE_SECONDS if self._usable else 0)
 
     def __enter__(self) -> DagTestRunner:
         return self
@@ -155,4 +198,5 @@ def _stop(proc: subprocess.Popen[str], grace: float) -> None:
     """Let the runner exit within ``grace`` seconds, else stop its process group by its PID."""
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
-    stop_process_group(proc, grace=KILL_AFTER_SECONDS)
+    # `airflow dags test` ignores SIGTERM, so waiting long for it would only delay the SIGKILL.
+    stop_process_group(proc, grace=SIGTERM_GRACE_SECONDS)

@@ -64,7 +64,7 @@ def airflow_environment(
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             # Local crawls and jobs finish in seconds: poll their state often.
-            "AIRFLOW__SALES_ETL__POLL_SECONDS": "1",
+            "AIRFLOW__SALES_ETL__POLL_SECONDS": "0.2",
             "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(dict(config_overrides or {})),
             "SPARK_LOCAL_IP": "127.0.0.1",
         }

@@ -16,16 +16,18 @@ DEFAULT_ARGS = {
 }
 
 
-def _seconds_option(key: str, default: int, low: int, high: int) -> int:
+def _seconds_option(key: str, default: float, low: float, high: float) -> float:
     """A parse-time tunable from Airflow config section [sales_etl].
 
     Set with env AIRFLOW__SALES_ETL__<KEY> or, on MWAA, a custom configuration option. These
     are read from the already-loaded config (no Variable, no I/O) because an operator's waits
     are fixed when the DAG is parsed.
     """
-    value = conf.getint("sales_etl", key, fallback=default)
+    value = conf.getfloat("sales_etl", key, fallback=default)
     if not low <= value <= high:
-        raise ValueError(f"Airflow config [sales_etl] {key} must be {low}..{high}, got {value}")
+        raise ValueError(
+            f"Airflow config [sales_etl] {key} must be {low:g}..{high:g}, got {value:g}"
+        )
     return value
 
 
@@ -33,8 +35,10 @@ def _seconds_option(key: str, default: int, low: int, high: int) -> int:
 SALES_WAIT = timedelta(seconds=_seconds_option("sales_wait_seconds", 6 * 3600, 1, 24 * 3600))
 SALES_POKE_INTERVAL = min(timedelta(minutes=5), SALES_WAIT)
 
-# How often crawler and Glue job states are polled (30 s on AWS; seconds locally).
-POLL_SECONDS = _seconds_option("poll_seconds", 30, 1, 600)
+
+# How often crawler and Glue job states are polled (30 s on AWS; a fraction of one locally,
+# where a crawl or a small job takes about a second).
+POLL_SECONDS = _seconds_option("poll_seconds", 30, 0.1, 600)
 
 CRAWL_TIMEOUT = timedelta(minutes=30)
 

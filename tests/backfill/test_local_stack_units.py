@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import stat
 import time
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local.airflow.airflow_stack import use_write_ahead_log
 from local.airflow.group_process import run_bounded, spawn
 from local.airflow.stack_settings import (
     StackSettings,
@@ -112,3 +115,11 @@ def test_run_bounded_stops_the_group_on_timeout(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert run_bounded("ok", ["true"], dict(os.environ), tmp_path / "t.log", 30) == 0
     assert run_bounded("no", ["false"], dict(os.environ), tmp_path / "f.log", 30) == 1
+
+
+def test_stack_database_is_switched_to_write_ahead_logging(tmp_path: Path) -> None:
+    database = tmp_path / "airflow.db"
+    sqlite3.connect(database).close()
+    use_write_ahead_log(database)
+    with contextlib.closing(sqlite3.connect(database)) as db:  # a new connection, as a component
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

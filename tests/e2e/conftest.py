@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local.airflow.command_result import CommandResult
-from local.airflow.dag_test_runner import DagRunRequest
+from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, Request, TaskTestRequest
 from local.airflow.environment import airflow_environment
 from local.data.synthetic_sales import (
     SALES_HEADER,
@@ -24,7 +24,6 @@ from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from sales_etl.config import PipelineConfig, load_config
 from sales_etl.layout import sales_partition_prefix
-from tests.e2e.dag_runs import migrate_db, run_dag_for_day, run_dag_for_days, run_task_for_day
 from tests.local_endpoint import suite_endpoint
 
 # Seeded on top of the recipe's sample: bad rows on 2024-01-16 (under this suite's threshold)
@@ -40,22 +39,38 @@ RUN_TIMEOUT = 300
 
 @dataclass
 class Pipeline:
+    """The seeded endpoint and one Airflow process (a ``DagTestRunner``) for every run."""
+
     aws: EndpointClients
     cfg: PipelineConfig
     env: dict[str, str]
     airflow_home: Path
     logs: Path
+    runner: DagTestRunner
 
-    def run_day(self, day: str, **kwargs: Any) -> CommandResult:
-        return run_dag_for_day(self.env, day, self.logs, RUN_TIMEOUT, **kwargs)
+    def run_day(self, day: str, run_conf: dict[str, Any] | None = None) -> CommandResult:
+        return self.run_days([day], run_conf)[0]
 
-    def run_days(self, days: Sequence[str]) -> list[CommandResult]:
-        """Runs in one Airflow process, in order; fewer results if one timed out."""
-        requests = [DagRunRequest(day) for day in days]
-        return run_dag_for_days(self.env, requests, self.logs, RUN_TIMEOUT)
+    def run_days(
+        self, days: Sequence[str], run_conf: dict[str, Any] | None = None
+    ) -> list[CommandResult]:
+        """Full DAG runs, in order; fewer results if one timed out."""
+        return self._run([DagRunRequest(day, run_conf) for day in days])
 
-    def run_task(self, task_id: str, day: str, env: dict[str, str] | None = None, **kw: Any):
-        return run_task_for_day(env or self.env, task_id, day, self.logs, RUN_TIMEOUT, **kw)
+    def run_task(
+        self,
+        task_id: str,
+        day: str,
+        env: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> CommandResult:
+        """One try of one task (``airflow tasks test``); ``env`` overrides for this call only."""
+        return self._run([TaskTestRequest(task_id, day, params)], env)[0]
+
+    def _run(
+        self, requests: list[Request], env: dict[str, str] | None = None
+    ) -> list[CommandResult]:
+        return list(self.runner.run(env or {}, requests, RUN_TIMEOUT))
 
 
 def write_e2e_lake(base: Path) -> None:
@@ -73,15 +88,17 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoi
 
 
 @pytest.fixture(scope="session")
-def pipeline(endpoint: RunningEndpoint, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+def pipeline(
+    endpoint: RunningEndpoint, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pipeline]:
     work = tmp_path_factory.mktemp("e2e")
     cfg = load_config(E2E_CONFIG)
-    aws = EndpointClients(endpoint.url)
-    seed(aws, cfg, write_e2e_lake)
     env = airflow_environment(endpoint.url, work / "airflow", E2E_CONFIG)
     # A missing partition must fail in seconds here, not after the production 6 hours.
     env["AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS"] = "8"
     logs = work / "logs"
-    migrated = migrate_db(env, logs)
-    assert migrated.ok, migrated.log_tail()
-    return Pipeline(aws, cfg, env, work / "airflow", logs)
+    # Airflow starts (imports, DB migration, DAG parse) while the endpoint is seeded.
+    with DagTestRunner(env, logs, migrate=True) as runner:
+        aws = EndpointClients(endpoint.url)
+        seed(aws, cfg, write_e2e_lake)
+        yield Pipeline(aws, cfg, env, work / "airflow", logs, runner)

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from local.airflow.dag_test_child import _run_cli
-from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
+from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, TaskTestRequest
 from tests.e2e.conftest import Pipeline
 from tests.endpoint.endpoint_support import wait_for
 
@@ -21,6 +21,8 @@ def test_a_run_over_its_time_is_cut_short_and_the_runner_stopped(pipeline: Pipel
     with DagTestRunner(pipeline.env, pipeline.logs) as runner:
         results = list(runner.run({}, requests, timeout_seconds=2))
         pid = runner.pid
+        with pytest.raises(RuntimeError, match="runner was stopped"):
+            list(runner.run({}, requests, timeout_seconds=60))
     assert [(r.returncode, r.timed_out) for r in results] == [(124, True)]  # day 2 never ran
     assert "2024-01-15" in results[0].log_file.name
     assert not psutil.pid_exists(pid)
@@ -72,3 +74,13 @@ def test_a_command_counts_as_ok_only_if_airflow_would_exit_0(
     outcome: BaseException | None, ok: bool
 ) -> None:
     assert _run_cli(_cli(outcome), []) is ok
+
+
+def test_one_runner_serves_batches_each_with_its_own_environment(pipeline: Pipeline) -> None:
+    """The session's runner: a batch's extra variables do not leak into the next batch."""
+    typo = {"AIRFLOW_VAR_SALES_ETL_CONFIG": '{"bukcet": "x"}'}
+    request = [TaskTestRequest("wait_for_sales", "2024-01-15")]
+    (first,) = pipeline.runner.run(typo, request, timeout_seconds=120)
+    assert "unknown key(s)" in first.log_file.read_text()
+    (second,) = pipeline.runner.run({}, request, timeout_seconds=120)
+    assert second.ok, second.log_tail()

@@ -37,10 +37,17 @@ def test_options_override_waits_and_derived_limits(reload_tasks):
     assert timedelta(seconds=20) == tasks.SALES_POKE_INTERVAL
 
 
+def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
+    tasks = reload_tasks(poll_seconds="0.2")
+    assert tasks.POLL_SECONDS == 0.2
+    assert tasks.GLUE_TASK_TIMEOUT.total_seconds() <= tasks.GLUE_MAX_POLLS * 0.2 + 0.2
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("poll_seconds", "0", r"\[sales_etl\] poll_seconds must be 1..600, got 0"),
+        ("poll_seconds", "0", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0$"),
+        ("poll_seconds", "0.05", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0.05"),
         ("sales_wait_seconds", "999999", r"\[sales_etl\] sales_wait_seconds must be 1..86400"),
     ],
 )
