@@ -135,7 +135,7 @@ class LocalInputs:
     dags: dict[str, bytes]
     plugins: dict[str, bytes]
     plugins_zip: bytes
-    requirements: bytes
+    requirements: str
     startup_script: bytes | None
     glue_objects: list[tuple[str, bytes, str]] | None
     lambda_zip: bytes | None
@@ -157,7 +157,7 @@ def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> LocalInput
         dags=snapshot(dag_files(layout.dags, root), root),
         plugins=plugins,
         plugins_zip=build_zip(plugins),
-        requirements=read_text(layout.requirements, root).encode(),
+        requirements=read_text(layout.requirements, root),
         # The startup script is named on the command line and may live anywhere.
         startup_script=read_bytes(args.startup_script, None) if args.startup_script else None,
         glue_objects=glue_script_objects(layout.glue_scripts, project_root=root) if code else None,
@@ -204,7 +204,9 @@ def _make_plan(
     try:
         env_files = [
             plan_env_file(s3, env.bucket, env.plugins, inputs.plugins_zip, "application/zip"),
-            plan_env_file(s3, env.bucket, env.requirements, inputs.requirements, "text/plain"),
+            plan_env_file(
+                s3, env.bucket, env.requirements, inputs.requirements.encode(), "text/plain"
+            ),
         ]
         if inputs.startup_script is not None:
             env_files.append(
@@ -240,7 +242,7 @@ def _prepare(
 
     # All checks run, so one attempt reports every problem.
     problems = preflight.check_versioning(clients["s3"], env.bucket)
-    problems += preflight.check_airflow_version(env, inputs.requirements.decode(), inputs.dags)
+    problems += preflight.check_airflow_version(env, inputs.requirements, inputs.dags)
     problems += preflight.check_dags(checker, inputs.dags, inputs.plugins, report)
     if problems:
         raise PreflightFailed(problems)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from deploy.artifacts import build_zip
 from deploy.errors import DeployError
 from deploy.shipping_rule import AIRFLOW_IGNORE_FILE, never_ships, shippable_files, walk_inside
 from deploy.snapshot import read_text, snapshot
@@ -95,7 +94,11 @@ def plugin_files(plugins_dir: Path, project_root: Path | None = None) -> list[Pa
 
 
 def plugin_snapshot(plugins_dir: Path, project_root: Path | None = None) -> dict[str, bytes]:
-    """The bytes of plugins.zip's members, keyed by their name in the zip."""
+    """The bytes of plugins.zip's members, keyed by their name in the zip.
+
+    ``deploy.artifacts.build_zip`` of it is plugins.zip, byte-for-byte the same for the same
+    tree (so no spurious MWAA update).
+    """
     plugins_dir = Path(plugins_dir)
     project_root = project_root or plugins_dir
     members = plugin_files(plugins_dir, project_root)
@@ -103,8 +106,3 @@ def plugin_snapshot(plugins_dir: Path, project_root: Path | None = None) -> dict
         raise FileSelectionError(f"plugins folder has no files to package: {plugins_dir}")
     named = {path.relative_to(plugins_dir).as_posix(): path for path in members}
     return snapshot(named, project_root)
-
-
-def build_plugins_zip(plugins_dir: Path, project_root: Path | None = None) -> bytes:
-    """plugins.zip, byte-for-byte the same for the same tree (so no spurious MWAA update)."""
-    return build_zip(plugin_snapshot(plugins_dir, project_root))
