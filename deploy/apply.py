@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.artifacts import publish_glue_scripts, publish_lambda
+from deploy.artifacts import publish_lambda
 from deploy.errors import DeployError
 from deploy.plan import CodePlan, DeployPlan
 from deploy.s3_objects import put_with_hash
@@ -53,11 +53,10 @@ def _apply_code(
 ) -> None:
     """Publish the Glue scripts and the Lambda code."""
     bucket = code.targets.data_bucket
-    if code.glue_uploads:
-        result = publish_glue_scripts(s3, bucket, code.glue_scripts_dir)
-        for key in result.uploaded:
-            outcome.uploaded.append(f"s3://{bucket}/{key}")
-            report(f"uploaded s3://{bucket}/{key}")
+    for key, body, content_type in code.glue_uploads:
+        put_with_hash(s3, bucket, key, body, content_type)
+        outcome.uploaded.append(f"s3://{bucket}/{key}")
+        report(f"uploaded s3://{bucket}/{key}")
     if not (code.lambda_code_changed or code.lambda_role_change):
         return
     current = code.lambda_config
@@ -105,8 +104,8 @@ def _apply_env_files(
 
 def _apply_dags(plan: DeployPlan, s3: Any, report: Report, outcome: DeployOutcome) -> None:
     bucket = plan.environment.bucket
-    for key, path in {**plan.dags.adds, **plan.dags.changes}.items():
-        put_with_hash(s3, bucket, key, path.read_bytes(), _content_type(key))
+    for key, body in {**plan.dags.adds, **plan.dags.changes}.items():
+        put_with_hash(s3, bucket, key, body, _content_type(key), owner=plan.dags.owner)
         outcome.uploaded.append(f"s3://{bucket}/{key}")
         report(f"uploaded s3://{bucket}/{key}")
     for key in plan.dags.deletes:

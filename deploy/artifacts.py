@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 from deploy.errors import DeployError
 from deploy.s3_objects import put_if_changed
 from deploy.shipping_rule import shippable_files
+from deploy.snapshot import read_bytes, snapshot
 from sales_etl.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -70,8 +72,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
 # --------------------------------------------------------------------------- zip archives
 
 
-def build_zip(source_dir: Path, members: list[Path]) -> bytes:
-    """Zip ``members`` (named relative to ``source_dir``), byte-for-byte reproducibly.
+def build_zip(entries: Mapping[str, bytes]) -> bytes:
+    """Zip ``{archive name: bytes}``, byte-for-byte reproducibly.
 
     Sorted entries, fixed timestamps and permissions: the same files give the same bytes, so
     an unchanged artifact is never re-uploaded or redeployed.
@@ -79,24 +81,34 @@ def build_zip(source_dir: Path, members: list[Path]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         # Sort by the archive name so the order does not depend on the filesystem.
-        for path in sorted(members, key=lambda p: p.relative_to(source_dir).as_posix()):
-            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), date_time=ZIP_EPOCH)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so external_attr is read as a mode everywhere
             info.external_attr = _ZIP_FILE_MODE << 16
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            archive.writestr(info, entries[name], compresslevel=9)
     return buffer.getvalue()
 
 
-def build_lambda_zip(source_dir: Path) -> bytes:
-    """Zip the files under ``source_dir`` that may ship (``deploy.shipping_rule``) at its root."""
+def zip_files(source_dir: Path, members: list[Path], project_root: Path) -> bytes:
+    """Zip ``members`` named relative to ``source_dir``, each read once (``deploy.snapshot``)."""
+    named = {path.relative_to(source_dir).as_posix(): path for path in members}
+    return build_zip(snapshot(named, project_root))
+
+
+def build_lambda_zip(source_dir: Path, project_root: Path | None = None) -> bytes:
+    """Zip the files under ``source_dir`` that may ship (``deploy.shipping_rule``) at its root.
+
+    Symlinks must resolve inside ``project_root`` (default: ``source_dir``).
+    """
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise ArtifactError(f"Lambda source directory not found: {source_dir}")
-    members = shippable_files(source_dir)
+    project_root = project_root or source_dir
+    members = shippable_files(source_dir, project_root)
     if not members:
         raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
-    return build_zip(source_dir, members)
+    return zip_files(source_dir, members, project_root)
 
 
 # --------------------------------------------------------------------------- Glue scripts
@@ -116,7 +128,7 @@ class GlueScriptLocations:
     """Keys already holding identical content."""
 
 
-def glue_library_files(scripts_dir: Path) -> list[Path]:
+def glue_library_files(scripts_dir: Path, project_root: Path | None = None) -> list[Path]:
     """What the entry script imports: its sibling modules and packages, tests excluded.
 
     A package (a folder with ``__init__.py``, such as ``sales_job/``) keeps its folder in the
@@ -124,7 +136,7 @@ def glue_library_files(scripts_dir: Path) -> list[Path]:
     """
     scripts_dir = Path(scripts_dir)
     library = []
-    for path in shippable_files(scripts_dir):
+    for path in shippable_files(scripts_dir, project_root):
         top, *inside = path.relative_to(scripts_dir).parts
         in_package = bool(inside) and (scripts_dir / top / "__init__.py").is_file()
         sibling_module = not inside and top != GLUE_ENTRY_SCRIPT
@@ -264,16 +276,21 @@ def publish_lambda(
 
 
 def glue_script_objects(
-    scripts_dir: Path, prefix: str = SCRIPTS_PREFIX
+    scripts_dir: Path, prefix: str = SCRIPTS_PREFIX, project_root: Path | None = None
 ) -> list[tuple[str, bytes, str]]:
-    """The ``(key, body, content type)`` objects ``publish_glue_scripts`` writes, in order."""
+    """The ``(key, body, content type)`` objects ``publish_glue_scripts`` writes, in order.
+
+    Symlinks must resolve inside ``project_root`` (default: ``scripts_dir``).
+    """
     scripts_dir = Path(scripts_dir)
+    project_root = project_root or scripts_dir
     entry = scripts_dir / GLUE_ENTRY_SCRIPT
     if not entry.is_file():
         raise ArtifactError(f"Glue entry script not found: {entry}")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    library = build_zip(scripts_dir, glue_library_files(scripts_dir))
+    members = glue_library_files(scripts_dir, project_root)
+    library = zip_files(scripts_dir, members, project_root)
     return [
-        (prefix + GLUE_ENTRY_SCRIPT, entry.read_bytes(), "text/x-python"),
+        (prefix + GLUE_ENTRY_SCRIPT, read_bytes(entry, project_root), "text/x-python"),
         (prefix + GLUE_LIBRARY_ZIP, library, "application/zip"),
     ]

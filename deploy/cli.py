@@ -18,12 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy import preflight
 from deploy.apply import DeployOutcome, Report, apply_plan
-from deploy.artifacts import build_lambda_zip
+from deploy.artifacts import build_lambda_zip, build_zip, glue_script_objects
 from deploy.dag_check import DagChecker, check_dags_in_subprocess
 from deploy.errors import DeployError
-from deploy.files import build_plugins_zip, dag_files, plugin_files
+from deploy.files import dag_files, plugin_snapshot
 from deploy.mwaa import EnvironmentOverrides, MwaaEnvironment, apply_overrides, get_environment
 from deploy.plan import DeployPlan, plan_code, plan_dag_sync, plan_env_file
+from deploy.snapshot import read_bytes, read_text, snapshot
 from deploy.stack import CodeTargets, code_targets, config_variable_json, stack_outputs
 from sales_etl.config import CONFIG_VARIABLE
 
@@ -32,6 +33,8 @@ EXIT_DEPLOY_FAILED = 1
 EXIT_PREFLIGHT_FAILED = 2  # also argparse's code for bad usage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Recorded on every DAG file this project uploads; only objects carrying it are ever deleted.
+DEFAULT_OWNER = "sales_etl"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="project root")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
+    safety = parser.add_argument_group("what the deploy may delete from the DAG folder")
+    safety.add_argument(
+        "--owner",
+        default=DEFAULT_OWNER,
+        help="owner recorded on uploaded DAG files; only objects of this owner are deleted "
+        f"(default: {DEFAULT_OWNER})",
+    )
+    safety.add_argument(
+        "--max-deletes",
+        type=int,
+        default=preflight.DEFAULT_MAX_DELETES,
+        help="refuse a plan deleting more of our DAG-folder objects than this "
+        f"(default: {preflight.DEFAULT_MAX_DELETES})",
+    )
+    safety.add_argument(
+        "--allow-empty-dags",
+        action="store_true",
+        help="allow a DAG folder with no Python file (removes this project's DAGs)",
+    )
+
     code = parser.add_argument_group("Glue scripts and Lambda code")
     code.add_argument("--stack", help="CloudFormation stack made from infra/sales-etl.yaml")
     code.add_argument("--data-bucket", help="pipeline data bucket (default: stack output Bucket)")
@@ -106,25 +129,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @dataclass(frozen=True)
+class LocalInputs:
+    """Every byte the deploy ships, read once: pre-flight checks and uploads use these."""
+
+    dags: dict[str, bytes]
+    plugins: dict[str, bytes]
+    plugins_zip: bytes
+    requirements: str
+    startup_script: bytes | None
+    glue_objects: list[tuple[str, bytes, str]] | None
+    lambda_zip: bytes | None
+
+
+@dataclass(frozen=True)
 class Prepared:
     plan: DeployPlan
     clients: dict[str, Any]
     outputs: dict[str, str]
+    inputs: LocalInputs
 
 
-def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> dict[str, Any]:
-    dags = dag_files(layout.dags)
-    plugins = {p.relative_to(layout.plugins).as_posix(): p for p in plugin_files(layout.plugins)}
-    inputs: dict[str, Any] = {
-        "dags": dags,
-        "plugins": plugins,
-        "plugins_zip": build_plugins_zip(layout.plugins),
-    }
-    if not args.skip_code:
-        inputs["lambda_zip"] = build_lambda_zip(layout.lambda_source)
-    if args.startup_script and not args.startup_script.is_file():
-        raise PreflightFailed([f"startup script not found: {args.startup_script}"])
-    return inputs
+def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> LocalInputs:
+    root = layout.root
+    plugins = plugin_snapshot(layout.plugins, root)
+    code = not args.skip_code
+    return LocalInputs(
+        dags=snapshot(dag_files(layout.dags, root), root),
+        plugins=plugins,
+        plugins_zip=build_zip(plugins),
+        requirements=read_text(layout.requirements, root),
+        # The startup script is named on the command line and may live anywhere.
+        startup_script=read_bytes(args.startup_script, None) if args.startup_script else None,
+        glue_objects=glue_script_objects(layout.glue_scripts, project_root=root) if code else None,
+        lambda_zip=build_lambda_zip(layout.lambda_source, root) if code else None,
+    )
 
 
 def _resolve_targets(
@@ -159,31 +197,33 @@ def _make_plan(
     clients: dict[str, Any],
     env: MwaaEnvironment,
     targets: CodeTargets | None,
-    layout: ProjectLayout,
-    inputs: dict[str, Any],
+    inputs: LocalInputs,
 ) -> DeployPlan:
     s3 = clients["s3"]
+    slots = [env.plugins, env.requirements, env.startup]
     try:
         env_files = [
-            plan_env_file(s3, env.bucket, env.plugins, inputs["plugins_zip"], "application/zip"),
+            plan_env_file(s3, env.bucket, env.plugins, inputs.plugins_zip, "application/zip"),
             plan_env_file(
-                s3, env.bucket, env.requirements, layout.requirements.read_bytes(), "text/plain"
+                s3, env.bucket, env.requirements, inputs.requirements.encode(), "text/plain"
             ),
         ]
-        if args.startup_script:
-            body = args.startup_script.read_bytes()
-            env_files.append(plan_env_file(s3, env.bucket, env.startup, body, "text/x-sh"))
-        code = None
-        if targets is not None:
-            code = plan_code(
-                s3, clients["lambda"], targets, layout.glue_scripts, inputs["lambda_zip"]
+        if inputs.startup_script is not None:
+            env_files.append(
+                plan_env_file(s3, env.bucket, env.startup, inputs.startup_script, "text/x-sh")
             )
-        return DeployPlan(
-            environment=env,
-            dags=plan_dag_sync(s3, env.bucket, env.dags_prefix, inputs["dags"]),
-            env_files=tuple(env_files),
-            code=code,
+        code = None
+        if targets is not None and inputs.glue_objects is not None and inputs.lambda_zip:
+            code = plan_code(s3, clients["lambda"], targets, inputs.glue_objects, inputs.lambda_zip)
+        dags = plan_dag_sync(
+            s3,
+            env.bucket,
+            env.dags_prefix,
+            inputs.dags,
+            owner=args.owner,
+            env_file_keys=frozenset(slot.key for slot in slots),
         )
+        return DeployPlan(environment=env, dags=dags, env_files=tuple(env_files), code=code)
     except (ClientError, BotoCoreError, DeployError) as exc:
         raise PreflightFailed([f"cannot work out the plan: {exc}"]) from exc
 
@@ -202,16 +242,16 @@ def _prepare(
 
     # All checks run, so one attempt reports every problem.
     problems = preflight.check_versioning(clients["s3"], env.bucket)
-    problems += preflight.check_airflow_version(env, layout.requirements)
-    problems += preflight.check_dags(checker, inputs["dags"], inputs["plugins"], report)
+    problems += preflight.check_airflow_version(env, inputs.requirements, inputs.dags)
+    problems += preflight.check_dags(checker, inputs.dags, inputs.plugins, report)
     if problems:
         raise PreflightFailed(problems)
 
-    plan = _make_plan(args, clients, env, targets, layout, inputs)
+    plan = _make_plan(args, clients, env, targets, inputs)
     problems = preflight.check_updatable(env, plan.env_update_needed)
     if problems:
         raise PreflightFailed(problems)
-    return Prepared(plan, clients, outputs)
+    return Prepared(plan, clients, outputs, inputs)
 
 
 def _emit_config(args: argparse.Namespace, outputs: dict[str, str], out: TextIO) -> None:
@@ -266,6 +306,14 @@ def main(
 
     for line in prepared.plan.describe():
         report(line)
+    # Shown after the plan, so a refused run (or dry run) says what it would have deleted.
+    problems = preflight.check_dag_selection(prepared.inputs.dags, args.allow_empty_dags)
+    problems += preflight.check_deletes(prepared.plan.dags.deletes, args.max_deletes)
+    if problems:
+        for problem in problems:
+            print(f"refused: {problem}", file=err)
+        print("refused: nothing was changed", file=err)
+        return EXIT_PREFLIGHT_FAILED
     if args.dry_run:
         report("dry run: nothing was changed")
         _emit_config(args, prepared.outputs, out)

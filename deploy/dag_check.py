@@ -2,15 +2,16 @@
 
 It runs in a child process with a throwaway AIRFLOW_HOME, so the deploy never touches the
 caller's Airflow config or database and a DAG file's import side effects die with the child.
-The tree it loads is a staged copy of the selected files, so a module the selection leaves
-out shows up here as the import error MWAA would report.
+DAG code is untrusted here: the child gets none of the deployer's AWS settings or
+credentials, and every AWS SDK call it makes goes to a closed loopback port. The tree it loads
+is a staged copy of the bytes the deploy ships, so a module the selection leaves out shows up
+here as the import error MWAA would report.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,24 +49,33 @@ class DagCheckResult:
     """Import error text keyed by the DAG file's path relative to the DAG folder."""
 
 
-DagChecker = Callable[[Mapping[str, Path], Mapping[str, Path]], DagCheckResult]
-"""Checks ``{relative path: file}`` DAG files against ``{relative path: file}`` plugin files."""
+DagChecker = Callable[[Mapping[str, bytes], Mapping[str, bytes]], DagCheckResult]
+"""Checks ``{relative path: bytes}`` DAG files against ``{relative path: bytes}`` plugin files."""
+
+# Nothing listens on the discard port of the loopback interface: a connection is refused at once.
+NO_AWS_ENDPOINT = "http://127.0.0.1:9"
 
 
-def _stage(files: Mapping[str, Path], dest: Path) -> None:
+def _stage(files: Mapping[str, bytes], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    for relative, source in files.items():
+    for relative, body in files.items():
         target = dest / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        target.write_bytes(body)
 
 
 def _child_env(home: Path, dags: Path, plugins: Path) -> dict[str, str]:
     # Drop the caller's Airflow settings and connections: the check must see only the
-    # staged tree and Airflow defaults, as a fresh MWAA scheduler would.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    # staged tree and Airflow defaults, as a fresh MWAA scheduler would. Drop every AWS
+    # setting too (keys, profile, SSO and container credentials), hide the shared config
+    # files, and send the SDK to a closed port.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     env.update(
         {
+            "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL": NO_AWS_ENDPOINT,
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
@@ -78,8 +88,8 @@ def _child_env(home: Path, dags: Path, plugins: Path) -> dict[str, str]:
 
 
 def check_dags_in_subprocess(
-    dag_files: Mapping[str, Path],
-    plugin_files: Mapping[str, Path],
+    dag_files: Mapping[str, bytes],
+    plugin_files: Mapping[str, bytes],
     *,
     python: str = sys.executable,
     timeout: float = 600,

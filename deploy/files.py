@@ -8,15 +8,14 @@ bytecode, hidden files, tests) is ``deploy.shipping_rule``'s to say, for every a
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from deploy.artifacts import build_zip
 from deploy.errors import DeployError
-from deploy.shipping_rule import AIRFLOW_IGNORE_FILE, never_ships, shippable_files
+from deploy.shipping_rule import AIRFLOW_IGNORE_FILE, never_ships, shippable_files, walk_inside
+from deploy.snapshot import read_text, snapshot
 
 
 class FileSelectionError(DeployError):
@@ -42,25 +41,29 @@ def _ignored(path: Path, is_dir: bool, rules: list[_IgnoreRules]) -> bool:
     return ignored
 
 
-def _read_rules(directory: Path) -> list[_IgnoreRules]:
+def _read_rules(directory: Path, project_root: Path) -> list[_IgnoreRules]:
     ignore_file = directory / AIRFLOW_IGNORE_FILE
     if not ignore_file.is_file():
         return []
+    text = read_text(ignore_file, project_root)
     # Airflow strips "# comments" anywhere on a line, not only at its start.
-    lines = [line.split("#", 1)[0].rstrip() for line in ignore_file.read_text().splitlines()]
+    lines = [line.split("#", 1)[0].rstrip() for line in text.splitlines()]
     return [_IgnoreRules(GitIgnoreSpec.from_lines([line for line in lines if line]), directory)]
 
 
-def dag_files(dags_dir: Path) -> dict[str, Path]:
-    """Files to sync, keyed by their path relative to ``dags_dir`` (POSIX separators)."""
+def dag_files(dags_dir: Path, project_root: Path | None = None) -> dict[str, Path]:
+    """Files to sync, keyed by their path relative to ``dags_dir`` (POSIX separators).
+
+    Symlinks must resolve inside ``project_root`` (default: ``dags_dir``).
+    """
     dags_dir = Path(dags_dir)
+    project_root = project_root or dags_dir
     if not dags_dir.is_dir():
         raise FileSelectionError(f"DAG folder not found: {dags_dir}")
     selected: dict[str, Path] = {}
     rules_by_dir: dict[Path, list[_IgnoreRules]] = {dags_dir: []}
-    for root, dirs, files in os.walk(dags_dir):
-        here = Path(root)
-        rules = rules_by_dir[here] + _read_rules(here)
+    for here, dirs, files in walk_inside(dags_dir, project_root):
+        rules = rules_by_dir[here] + _read_rules(here, project_root)
         dirs[:] = sorted(
             d
             for d in dirs
@@ -78,7 +81,7 @@ def dag_files(dags_dir: Path) -> dict[str, Path]:
     return dict(sorted(selected.items()))
 
 
-def plugin_files(plugins_dir: Path) -> list[Path]:
+def plugin_files(plugins_dir: Path, project_root: Path | None = None) -> list[Path]:
     """Members of plugins.zip: every file but caches, bytecode, hidden files and tests.
 
     ``plugins/.airflowignore`` ships inside the zip but is not applied here: it tells the
@@ -87,12 +90,19 @@ def plugin_files(plugins_dir: Path) -> list[Path]:
     plugins_dir = Path(plugins_dir)
     if not plugins_dir.is_dir():
         raise FileSelectionError(f"plugins folder not found: {plugins_dir}")
-    return shippable_files(plugins_dir)
+    return shippable_files(plugins_dir, project_root)
 
 
-def build_plugins_zip(plugins_dir: Path) -> bytes:
-    """plugins.zip, byte-for-byte the same for the same tree (so no spurious MWAA update)."""
-    members = plugin_files(plugins_dir)
+def plugin_snapshot(plugins_dir: Path, project_root: Path | None = None) -> dict[str, bytes]:
+    """The bytes of plugins.zip's members, keyed by their name in the zip.
+
+    ``deploy.artifacts.build_zip`` of it is plugins.zip, byte-for-byte the same for the same
+    tree (so no spurious MWAA update).
+    """
+    plugins_dir = Path(plugins_dir)
+    project_root = project_root or plugins_dir
+    members = plugin_files(plugins_dir, project_root)
     if not members:
         raise FileSelectionError(f"plugins folder has no files to package: {plugins_dir}")
-    return build_zip(Path(plugins_dir), members)
+    named = {path.relative_to(plugins_dir).as_posix(): path for path in members}
+    return snapshot(named, project_root)

@@ -6,15 +6,20 @@ A dry run prints this plan and stops; a real run prints it and then applies exac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deploy.artifacts import code_sha256, glue_script_objects
+from deploy.artifacts import code_sha256
 from deploy.errors import DeployError
 from deploy.mwaa import EnvFileSlot, MwaaEnvironment
-from deploy.s3_objects import etag_matches, head_has_content, head_or_none, object_has_content
+from deploy.s3_objects import (
+    etag_matches,
+    head_has_content,
+    head_or_none,
+    object_has_content,
+    owner_of,
+)
 from deploy.stack import CodeTargets
 
 
@@ -28,10 +33,17 @@ class PlanError(DeployError):
 @dataclass(frozen=True)
 class DagSyncPlan:
     prefix: str
-    adds: dict[str, Path]
-    """S3 key -> local file, for keys not yet in the DAG folder."""
-    changes: dict[str, Path]
+    owner: str
+    """Recorded on every upload (``deploy.s3_objects.OWNER_METADATA``)."""
+    adds: dict[str, bytes]
+    """S3 key -> content, for keys not yet in the DAG folder."""
+    changes: dict[str, bytes]
     deletes: tuple[str, ...]
+    """Keys this deploy's owner uploaded and that left the local DAG folder."""
+    not_ours: tuple[str, ...]
+    """Keys under the prefix that other owners (or hands) put there: never deleted."""
+    env_files: tuple[str, ...]
+    """The environment's plugins, requirements or startup objects under the prefix: kept."""
     unchanged: int
 
     @property
@@ -49,26 +61,48 @@ def _remote_dag_objects(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     return objects
 
 
-def plan_dag_sync(s3: Any, bucket: str, prefix: str, local_files: dict[str, Path]) -> DagSyncPlan:
+def plan_dag_sync(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    local_files: dict[str, bytes],
+    *,
+    owner: str,
+    env_file_keys: frozenset[str],
+) -> DagSyncPlan:
+    """Sync ``{relative path: content}`` into ``prefix``, deleting only ``owner``'s leftovers.
+
+    An MWAA DAG folder is often shared by several teams, and may hold the environment's own
+    files: a key that left our tree is deleted only when its metadata names ``owner``.
+    """
     remote = _remote_dag_objects(s3, bucket, prefix)
-    adds: dict[str, Path] = {}
-    changes: dict[str, Path] = {}
+    adds: dict[str, bytes] = {}
+    changes: dict[str, bytes] = {}
     unchanged = 0
-    for relative, path in local_files.items():
+    for relative, body in local_files.items():
         key = prefix + relative
         if key not in remote:
-            adds[key] = path
-            continue
-        body = path.read_bytes()
+            adds[key] = body
         # The listing settles plain uploads by ETag; only the others (KMS, multipart) need a
         # HeadObject for the SHA-256 we recorded.
-        if etag_matches(remote[key], body) or object_has_content(s3, bucket, key, body):
+        elif etag_matches(remote[key], body) or object_has_content(s3, bucket, key, body):
             unchanged += 1
         else:
-            changes[key] = path
+            changes[key] = body
     wanted = {prefix + relative for relative in local_files}
-    deletes = tuple(sorted(key for key in remote if key not in wanted))
-    return DagSyncPlan(prefix, adds, changes, deletes, unchanged)
+    deletes, not_ours, env_files = [], [], []
+    for key in sorted(key for key in remote if key not in wanted):
+        if key in env_file_keys:
+            env_files.append(key)
+            continue
+        head = head_or_none(s3, bucket, key)
+        if head is not None and owner_of(head) == owner:
+            deletes.append(key)
+        else:
+            not_ours.append(key)
+    return DagSyncPlan(
+        prefix, owner, adds, changes, tuple(deletes), tuple(not_ours), tuple(env_files), unchanged
+    )
 
 
 # --------------------------------------------------------------------------- versioned files
@@ -118,8 +152,8 @@ def plan_env_file(
 @dataclass(frozen=True)
 class CodePlan:
     targets: CodeTargets
-    glue_scripts_dir: Path
-    glue_uploads: tuple[str, ...]
+    glue_uploads: tuple[tuple[str, bytes, str], ...]
+    """(key, body, content type) of each Glue object whose content changed."""
     glue_unchanged: tuple[str, ...]
     lambda_zip: bytes
     lambda_code_changed: bool
@@ -137,13 +171,15 @@ def plan_code(
     s3: Any,
     lambda_client: Any,
     targets: CodeTargets,
-    glue_scripts_dir: Path,
+    glue_objects: list[tuple[str, bytes, str]],
     lambda_zip: bytes,
 ) -> CodePlan:
     uploads, unchanged = [], []
-    for key, body, _ in glue_script_objects(glue_scripts_dir):
-        same = object_has_content(s3, targets.data_bucket, key, body)
-        (unchanged if same else uploads).append(key)
+    for key, body, content_type in glue_objects:
+        if object_has_content(s3, targets.data_bucket, key, body):
+            unchanged.append(key)
+        else:
+            uploads.append((key, body, content_type))
     try:
         config = lambda_client.get_function(FunctionName=targets.lambda_function)["Configuration"]
     except ClientError as exc:
@@ -158,7 +194,6 @@ def plan_code(
         role_change = (str(config.get("Role")), targets.lambda_role_arn)
     return CodePlan(
         targets=targets,
-        glue_scripts_dir=glue_scripts_dir,
         glue_uploads=tuple(uploads),
         glue_unchanged=tuple(unchanged),
         lambda_zip=lambda_zip,
@@ -198,6 +233,8 @@ class DeployPlan:
         lines += [f"    + {key}" for key in self.dags.adds]
         lines += [f"    ~ {key}" for key in self.dags.changes]
         lines += [f"    - {key}" for key in self.dags.deletes]
+        lines += [f"    = {key} (not ours, kept)" for key in self.dags.not_ours]
+        lines += [f"    = {key} (environment file, kept)" for key in self.dags.env_files]
         lines.append(f"    = {self.dags.unchanged} unchanged")
         for item in self.env_files:
             lines.append(f"  {item.slot.label} s3://{env.bucket}/{item.slot.key}: {_state(item)}")
@@ -225,7 +262,7 @@ def _state(item: EnvFilePlan) -> str:
 def _describe_code(code: CodePlan) -> list[str]:
     bucket = code.targets.data_bucket
     lines = [f"  Glue scripts s3://{bucket}/:"]
-    lines += [f"    ~ {key}" for key in code.glue_uploads]
+    lines += [f"    ~ {key}" for key, _, _ in code.glue_uploads]
     lines.append(f"    = {len(code.glue_unchanged)} unchanged")
     verdict = "update code" if code.lambda_code_changed else "code unchanged"
     lines.append(f"  Lambda {code.targets.lambda_function}: {verdict}")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,11 +11,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deploy.dag_check import DagChecker, DagCheckError
 from deploy.mwaa import UPDATABLE_STATUSES, MwaaEnvironment
 
-# MWAA's requirements.txt starts with Airflow's constraints for the image's Airflow version.
+# MWAA's requirements.txt starts with Airflow's constraints for the image's Airflow version:
+# a URL, or (without internet egress) a file in the DAG folder named by its path on MWAA.
 _CONSTRAINT = re.compile(
-    r"^\s*(?:-c|--constraint)[\s=]+\"?\S*/constraints-(?P<version>\d+\.\d+\.\d+)/"
-    r"constraints-\d+\.\d+\.txt\"?\s*$"
+    r"^\s*(?:-c|--constraint)[\s=]+\"?(?P<target>\S*/constraints-(?P<version>\d+\.\d+\.\d+)/"
+    r"constraints-\d+\.\d+\.txt)\"?\s*$"
 )
+# Where MWAA syncs the DAG folder on its workers (AWS: "Apache Airflow provider packages
+# installed on Amazon MWAA environments", Constraints file).
+MWAA_DAGS_DIR = "/usr/local/airflow/dags/"
+# A deploy deleting more of its own objects than this needs --max-deletes.
+DEFAULT_MAX_DELETES = 5
 
 
 def check_session(session: Any) -> list[str]:
@@ -57,38 +62,73 @@ def check_versioning(s3: Any, bucket: str) -> list[str]:
     return []
 
 
-def requirements_airflow_version(requirements: Path) -> str | None:
-    """The Airflow version of the constraint line, which must be the first requirement."""
-    for line in requirements.read_text().splitlines():
+def constraint_line(requirements: str) -> re.Match[str] | None:
+    """The constraint line, which must be the first requirement (None: it is not)."""
+    for line in requirements.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = _CONSTRAINT.match(line)
-        return match["version"] if match else None
+        return _CONSTRAINT.match(line)
     return None
 
 
-def check_airflow_version(env: MwaaEnvironment, requirements: Path) -> list[str]:
-    if not requirements.is_file():
-        return [f"requirements file not found: {requirements}"]
-    wanted = requirements_airflow_version(requirements)
-    if wanted is None:
+def check_airflow_version(
+    env: MwaaEnvironment, requirements: str, dag_files: Mapping[str, bytes]
+) -> list[str]:
+    """The constraint line's Airflow version is the environment's; a file it names ships."""
+    match = constraint_line(requirements)
+    if match is None:
         return [
-            f"{requirements.name} must start with Airflow's constraint line "
+            "requirements.txt must start with Airflow's constraint line "
             '(--constraint "https://raw.githubusercontent.com/apache/airflow/'
-            'constraints-<version>/constraints-<python>.txt")'
+            'constraints-<version>/constraints-<python>.txt", or without internet egress '
+            f'--constraint "{MWAA_DAGS_DIR}constraints-<version>/constraints-<python>.txt" '
+            "with that file in the DAG folder)"
         ]
-    if wanted != env.airflow_version:
-        return [
+    problems = []
+    if match["version"] != env.airflow_version:
+        problems.append(
             f"environment {env.name!r} runs Airflow {env.airflow_version} but "
-            f"{requirements.name} is constrained for Airflow {wanted}"
-        ]
-    return []
+            f"requirements.txt is constrained for Airflow {match['version']}"
+        )
+    target = match["target"]
+    shipped_as = target.removeprefix(MWAA_DAGS_DIR)
+    if target.startswith(MWAA_DAGS_DIR):
+        if shipped_as not in dag_files:
+            problems.append(
+                f"requirements.txt's constraint file {target} is not in the DAG folder this "
+                f"deploy ships: add dags/{shipped_as} (and keep it out of .airflowignore)"
+            )
+    elif target.startswith("/"):
+        problems.append(
+            f"requirements.txt's constraint file {target} is outside {MWAA_DAGS_DIR}: "
+            "MWAA can read a local constraint file only from the DAG folder"
+        )
+    return problems
+
+
+def check_dag_selection(dag_files: Mapping[str, bytes], allow_empty: bool) -> list[str]:
+    """Refuse a DAG folder with no Python file: it would retire every DAG of ours."""
+    if allow_empty or any(name.endswith(".py") for name in dag_files):
+        return []
+    return [
+        "the DAG folder has no Python file to ship (is dags/ empty, or does .airflowignore "
+        "exclude everything?): pass --allow-empty-dags to remove this project's DAGs"
+    ]
+
+
+def check_deletes(deletes: Sequence[str], max_deletes: int) -> list[str]:
+    if len(deletes) <= max_deletes:
+        return []
+    return [
+        f"the plan deletes {len(deletes)} objects of ours from the DAG folder, more than "
+        f"{max_deletes}: pass --max-deletes {len(deletes)} if that is intended"
+    ]
 
 
 def check_dags(
     checker: DagChecker,
-    dag_files: Mapping[str, Path],
-    plugin_files: Mapping[str, Path],
+    dag_files: Mapping[str, bytes],
+    plugin_files: Mapping[str, bytes],
     report: Callable[[str], None],
 ) -> list[str]:
     try:

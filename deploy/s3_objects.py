@@ -21,6 +21,8 @@ from botocore.exceptions import ClientError
 
 # Object metadata key holding the SHA-256 of the uploaded content.
 CONTENT_HASH_METADATA = "content-sha256"
+# Object metadata key naming who uploaded an object: a deploy deletes only its own objects.
+OWNER_METADATA = "deployed-by"
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -53,14 +55,20 @@ def object_has_content(s3: Any, bucket: str, key: str, body: bytes) -> bool:
     return head is not None and head_has_content(head, body)
 
 
-def put_with_hash(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
-    """Upload ``body`` with its SHA-256 in the metadata; returns the new object version."""
+def owner_of(head: Mapping[str, Any]) -> str | None:
+    """The owner a deploy recorded in the HeadObject response ``head`` (None: not recorded)."""
+    return head.get("Metadata", {}).get(OWNER_METADATA)
+
+
+def put_with_hash(
+    s3: Any, bucket: str, key: str, body: bytes, content_type: str, owner: str | None = None
+) -> str | None:
+    """Upload ``body`` with its SHA-256 (and ``owner``) in the metadata; returns the version."""
+    metadata = {CONTENT_HASH_METADATA: hashlib.sha256(body).hexdigest()}
+    if owner:
+        metadata[OWNER_METADATA] = owner
     response = s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=body,
-        ContentType=content_type,
-        Metadata={CONTENT_HASH_METADATA: hashlib.sha256(body).hexdigest()},
+        Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata
     )
     return response.get("VersionId")
 

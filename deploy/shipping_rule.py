@@ -2,13 +2,17 @@
 
 Caches, bytecode, version-control and hidden files, and tests stay on the developer's
 machine. The one hidden file that ships is ``.airflowignore``: Airflow reads it from the DAG
-folder and from plugins.zip.
+folder and from plugins.zip. Symlinked folders are followed only while they stay inside the
+project root (``deploy.snapshot``), so none is silently left out.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from deploy.snapshot import SnapshotError, check_inside
 
 AIRFLOW_IGNORE_FILE = ".airflowignore"
 _NEVER_SHIPPED_DIRS = frozenset(
@@ -32,10 +36,32 @@ def never_ships(name: str, is_dir: bool) -> bool:
     return name.startswith(".") or name.endswith(_NEVER_SHIPPED_SUFFIXES) or is_test_file(name)
 
 
-def shippable_files(root: Path) -> list[Path]:
-    """Every file under ``root`` that may ship, sorted; skipped folders are not entered."""
+def walk_inside(root: Path, project_root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """``os.walk`` of ``root`` following symlinked folders, each checked to stay in the project.
+
+    The caller prunes ``dirs`` in place as with ``os.walk``. A folder reached twice (a symlink
+    loop) is refused rather than walked forever.
+    """
+    seen: set[Path] = set()
+    for here, dirs, names in os.walk(root, followlinks=True):
+        path = Path(here)
+        check_inside(path, project_root)
+        if path.resolve() in seen:
+            raise SnapshotError(f"{path} leads back to a folder already packaged (symlink loop)")
+        seen.add(path.resolve())
+        yield path, dirs, names
+
+
+def shippable_files(root: Path, project_root: Path | None = None) -> list[Path]:
+    """Every file under ``root`` that may ship, sorted; skipped folders are not entered.
+
+    Each must resolve inside ``project_root`` (default: ``root`` itself).
+    """
+    project_root = project_root or root
     files = []
-    for here, dirs, names in os.walk(root):
+    for here, dirs, names in walk_inside(root, project_root):
         dirs[:] = sorted(d for d in dirs if not never_ships(d, is_dir=True))
-        files += [Path(here) / n for n in names if not never_ships(n, is_dir=False)]
+        files += [here / n for n in names if not never_ships(n, is_dir=False)]
+    for path in files:
+        check_inside(path, project_root)
     return sorted(files)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.files import FileSelectionError, build_plugins_zip, dag_files, plugin_files
+from deploy.artifacts import build_zip
+from deploy.files import FileSelectionError, dag_files, plugin_files, plugin_snapshot
 from tests.deploy.conftest import REPO_ROOT, write
 
 
@@ -35,18 +36,18 @@ def test_plugins_zip_is_byte_identical_for_the_same_tree(tmp_path: Path) -> None
     os.utime(b / "teamlib" / "config.py", (2_000_000_000, 2_000_000_000))
     (b / "teamlib" / "__init__.py").chmod(0o755)
 
-    first = build_plugins_zip(a)
+    first = build_zip(plugin_snapshot(a))
 
-    assert build_plugins_zip(a) == first
-    assert build_plugins_zip(b) == first
+    assert build_zip(plugin_snapshot(a)) == first
+    assert build_zip(plugin_snapshot(b)) == first
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert archive.namelist() == names
     write(b / "teamlib" / "config.py", "A = 2\n")
-    assert build_plugins_zip(b) != first
+    assert build_zip(plugin_snapshot(b)) != first
 
 
 def test_real_plugins_zip_holds_the_package_and_its_ignore_file() -> None:
-    with zipfile.ZipFile(io.BytesIO(build_plugins_zip(REPO_ROOT / "plugins"))) as archive:
+    with zipfile.ZipFile(io.BytesIO(build_zip(plugin_snapshot(REPO_ROOT / "plugins")))) as archive:
         names = archive.namelist()
     assert ".airflowignore" in names
     assert "sales_etl/config.py" in names
@@ -59,7 +60,7 @@ def test_plugins_folder_must_exist_and_have_files(tmp_path: Path) -> None:
         plugin_files(tmp_path / "nope")
     write(tmp_path / "empty" / "__pycache__" / "a.pyc", "")
     with pytest.raises(FileSelectionError, match="no files to package"):
-        build_plugins_zip(tmp_path / "empty")
+        build_zip(plugin_snapshot(tmp_path / "empty"))
 
 
 def test_dag_selection_follows_airflowignore_rules(tmp_path: Path) -> None:

@@ -216,3 +216,73 @@ def test_dag_check_that_cannot_run_is_a_preflight_failure(
     assert result.code == EXIT_PREFLIGHT_FAILED
     assert f"DAG import check could not run with {no_airflow} (exit 1)" in result.err
     assert_nothing_written(s3, mwaa, call_log)
+
+
+# Imported by the real DAG check: fails the import if the deployer's credentials or AWS are
+# reachable from DAG code, and defines one DAG otherwise.
+PROBE_DAG = """
+import boto3
+import botocore.exceptions
+from airflow.sdk import DAG
+
+assert boto3.Session().get_credentials() is None, "the deployer's credentials are visible"
+client = boto3.client(
+    "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+)
+try:
+    client.get_caller_identity()
+except botocore.exceptions.EndpointConnectionError as exc:
+    assert "127.0.0.1:9" in str(exc), exc
+else:
+    raise AssertionError("DAG code reached an AWS endpoint")
+
+with DAG("probe", schedule=None):
+    pass
+"""
+
+
+def test_dag_check_runs_without_the_deployers_credentials_or_aws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = write(tmp_path / "credentials", "[default]\naws_access_key_id = AKIDEPLOYER\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEPLOYER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "deployer-secret")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "default")
+
+    result = check_dags_in_subprocess({"probe.py": PROBE_DAG.encode()}, {})
+
+    assert result.import_errors == {}
+    assert result.dag_ids == ("probe",)
+
+
+def test_constraint_file_in_the_dag_folder_must_ship(
+    deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    local = "/usr/local/airflow/dags/constraints-3.2.1/constraints-3.12.txt"
+    write(project / "requirements.txt", f'--constraint "{local}"\n')
+
+    missing = deploy("--skip-code")
+
+    assert missing.code == EXIT_PREFLIGHT_FAILED
+    assert f"constraint file {local} is not in the DAG folder" in missing.err
+    assert "add dags/constraints-3.2.1/constraints-3.12.txt" in missing.err
+    assert_nothing_written(s3, mwaa, call_log)
+
+    write(project / "dags" / "constraints-3.2.1" / "constraints-3.12.txt", "boto3==1.0\n")
+    shipped = deploy("--skip-code")
+
+    assert shipped.code == 0, shipped.err
+    assert "+ dags/constraints-3.2.1/constraints-3.12.txt" in shipped.out
+
+
+def test_constraint_file_outside_the_dag_folder_is_refused(
+    deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
+    write(project / "requirements.txt", '-c "/tmp/constraints-3.2.1/constraints-3.12.txt"\n')
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "outside /usr/local/airflow/dags/" in result.err
+    assert_nothing_written(s3, mwaa, call_log)

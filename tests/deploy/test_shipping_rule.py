@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.artifacts import build_lambda_zip
-from deploy.files import build_plugins_zip
+from deploy.artifacts import build_lambda_zip, build_zip
+from deploy.files import plugin_snapshot
 from deploy.shipping_rule import never_ships, shippable_files
 from tests.deploy.conftest import write
 
@@ -80,4 +80,4 @@ def test_shippable_files_are_exactly_the_shipped_ones(tree: Path) -> None:
 def test_lambda_zip_and_plugins_zip_ship_the_same_files(tree: Path) -> None:
     expected = sorted(SHIPPED)
     assert zip_names(build_lambda_zip(tree)) == expected
-    assert zip_names(build_plugins_zip(tree)) == expected
+    assert zip_names(build_zip(plugin_snapshot(tree))) == expected
