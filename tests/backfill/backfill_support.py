@@ -23,7 +23,6 @@ from sales_etl.layout import MANIFESTS_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREF
 from tests.airflow_cli import run_airflow
 
 FINISHED = ("success", "failed")
-SQLITE_LOCK_ATTEMPTS = 3
 OUTPUT_PREFIXES = (PROCESSED_PREFIX, QUARANTINE_PREFIX, MANIFESTS_PREFIX)
 # Spark names each written file part-NNNNN-<uuid>...: the uuid is new on every write.
 _SPARK_FILE_UUID = re.compile(
@@ -53,16 +52,8 @@ def backfill(
         "1",
         *extra,
     ]
-    # The local stack's SQLite allows one writer: a CLI write can lose to the scheduler's after
-    # SQLite's 5 s busy timeout on a loaded machine. The failed call rolled back; try again.
-    for attempt in range(1, SQLITE_LOCK_ATTEMPTS + 1):
-        result = run_airflow(
-            args, stack.env, stack.log_dir / f"{name}-{attempt}.log", timeout_seconds=180
-        )
-        if result.ok or "database is locked" not in result.log_file.read_text(errors="replace"):
-            return result
-        time.sleep(2)
-    return result
+    # Not retried: the command is not idempotent (it may fail after creating the backfill).
+    return run_airflow(args, stack.env, stack.log_dir / f"{name}.log", timeout_seconds=180)
 
 
 def wait_for_runs(
