@@ -8,12 +8,20 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from local.aws_local import REGION
 from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime
 from local.endpoint import runtime as runtime_mod
+from local.endpoint.call_log import CallLog
 from local.endpoint.glue_job_runner import job_environment
+from local.endpoint.http_calls import CallRecorder
 from local.endpoint.patching import Patcher
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import WarmSparkPool
@@ -31,15 +39,23 @@ class EndpointError(RuntimeError):
 
 
 class _LoopbackMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer that reports a failed bind instead of waiting for it forever."""
+    """ThreadedMotoServer that reports a failed bind instead of waiting for it forever, and
+    passes each request through the call log's recorder."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, call_log: CallLog) -> None:
         super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
         self.bind_error: BaseException | None = None
+        self._call_log = call_log
 
     def _server_entry(self) -> None:
+        # moto's own _server_entry, with the recorder in front of its app.
         try:
-            super()._server_entry()
+            app = CallRecorder(DomainDispatcherApplication(create_backend_app), self._call_log)
+            self._server = make_server(
+                LOOPBACK, self._port, app, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
         except BaseException as exc:
             if self._server_ready_event.is_set():
                 raise
@@ -65,6 +81,7 @@ class RunningEndpoint:
         self.host, self.port = server.get_host_and_port()
         self.url = runtime.url
         self.work_dir = runtime.work_dir
+        self.call_log = runtime.call_log  # off until a ``recording()`` block opens
 
     def child_pids(self) -> list[int]:
         """PIDs of the Glue job and Lambda processes running right now."""
@@ -147,7 +164,8 @@ def start_endpoint(
     work.mkdir(parents=True, exist_ok=True)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
-    server = _LoopbackMotoServer(port)
+    call_log = CallLog()
+    server = _LoopbackMotoServer(port, call_log)
     server.start()
     if server.bind_error is not None:
         if owns_work_dir:
@@ -156,7 +174,9 @@ def start_endpoint(
             f"cannot listen on {LOOPBACK}:{port}: {server.bind_error}"
         ) from server.bind_error
     actual_host, actual_port = server.get_host_and_port()
-    runtime = EndpointRuntime(url=f"http://{actual_host}:{actual_port}", work_dir=work)
+    runtime = EndpointRuntime(
+        url=f"http://{actual_host}:{actual_port}", work_dir=work, call_log=call_log
+    )
     if warm_spark:
         runtime.warm_spark = WarmSparkPool(
             runtime.processes,
