@@ -101,20 +101,15 @@ def _matches(statement: Mapping[str, Any], call: Call) -> bool:
 
 
 def _condition_holds(operator: str, key: str, expected: Any, values: Mapping[str, str]) -> bool:
+    if operator not in ("StringEquals", "StringLike"):
+        raise UnsupportedPolicy(f"condition operator {operator} (on {key}) is not evaluated")
     if key not in values:
         return False
     actual = values[key]
     if operator == "StringEquals":
         return TrustCondition(operator, [expected], [key]).verify_condition([actual])
-    if operator == "StringLike":
-        matcher = IAMPolicyStatement(
-            {"Effect": "Allow", "Action": "*", "Resource": _escaped(expected)}
-        )
-        return (
-            matcher.is_action_permitted("condition:StringLike", actual)
-            == PermissionResult.PERMITTED
-        )
-    raise UnsupportedPolicy(f"condition operator {operator} (on {key}) is not evaluated")
+    matcher = IAMPolicyStatement({"Effect": "Allow", "Action": "*", "Resource": _escaped(expected)})
+    return matcher.is_action_permitted("condition:StringLike", actual) == PermissionResult.PERMITTED
 
 
 def _escaped(patterns: str | list[str]) -> list[str]:
