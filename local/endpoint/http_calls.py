@@ -64,7 +64,6 @@ RESOURCES: dict[str, ResourceOf] = {
     "glue:BatchStopJobRun": _glue("job/{JobName}"),
     "logs:FilterLogEvents": _logs_group,
     "logs:GetLogEvents": _logs_stream,
-    "logs:DescribeLogStreams": _logs_group,
     "cloudwatch:PutMetricData": _any,
     "sns:Publish": lambda params, region: params["TopicArn"],
     "lambda:InvokeFunction": lambda params, region: iam_arns.lambda_function(
