@@ -17,16 +17,34 @@ REGION = "us-east-1"
 FAKE_ACCESS_KEY = "test"
 FAKE_SECRET_KEY = "test"
 FAKE_SESSION_TOKEN = "test"
+
+# One fake access key per principal, so the endpoint's call log knows who made each call
+# (the endpoint accepts any key). Tools and tests keep FAKE_ACCESS_KEY: no principal.
+MWAA_EXECUTION_ACCESS_KEY = "LOCALMWAAEXECUTIONROLE"  # Airflow's aws_default connection
+GLUE_ROLE_ACCESS_KEY = "LOCALGLUEROLE"  # crawls and job runs
+LAMBDA_ROLE_ACCESS_KEY = "LOCALLAMBDAROLE"  # the post-process function
+MWAA_EXECUTION_ROLE = "mwaa-execution-role"
+GLUE_ROLE = "glue-role"
+LAMBDA_ROLE = "lambda-role"
+PRINCIPAL_BY_ACCESS_KEY = {
+    MWAA_EXECUTION_ACCESS_KEY: MWAA_EXECUTION_ROLE,
+    GLUE_ROLE_ACCESS_KEY: GLUE_ROLE,
+    LAMBDA_ROLE_ACCESS_KEY: LAMBDA_ROLE,
+}
 # As environment variables, for processes whose boto3 reads its credentials from there.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY}
 
 
 def endpoint_client(
-    endpoint_url: str, service: str, region: str = REGION, config: Config | None = None
+    endpoint_url: str,
+    service: str,
+    region: str = REGION,
+    config: Config | None = None,
+    access_key: str = FAKE_ACCESS_KEY,
 ) -> Any:
-    """A boto3 client for the endpoint at ``endpoint_url``, with the fake credentials."""
+    """A boto3 client for the endpoint at ``endpoint_url``, with fake credentials."""
     session = boto3.session.Session(
-        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_access_key_id=access_key,
         aws_secret_access_key=FAKE_SECRET_KEY,
         region_name=region,
     )
@@ -34,11 +52,14 @@ def endpoint_client(
 
 
 def aws_connection(endpoint_url: str) -> str:
-    """Airflow's ``aws_default`` connection for the endpoint, as AIRFLOW_CONN_AWS_DEFAULT."""
+    """Airflow's ``aws_default`` connection for the endpoint, as AIRFLOW_CONN_AWS_DEFAULT.
+
+    Its key stands for the MWAA execution role, whose credentials Airflow uses on MWAA.
+    """
     return json.dumps(
         {
             "conn_type": "aws",
-            "login": FAKE_ACCESS_KEY,
+            "login": MWAA_EXECUTION_ACCESS_KEY,
             "password": FAKE_SECRET_KEY,
             "extra": {"region_name": REGION, "endpoint_url": endpoint_url},
         }

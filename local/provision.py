@@ -14,6 +14,7 @@ the seeding must run again).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -72,6 +73,16 @@ def ensure_role(iam: Any, name: str, service: str) -> str:
         return created["Role"]["Arn"]
 
 
+def ensure_database(glue: Any, name: str) -> None:
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": name})
+
+
+def ensure_log_group(logs: Any, name: str) -> None:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=name)
+
+
 def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     """Create or update everything the DAG expects to exist before its first run."""
     s3 = aws.client("s3")
@@ -80,6 +91,9 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     ensure_role(iam, cfg.glue_role_arn.rsplit("/", 1)[-1], GLUE_SERVICE)
     lambda_role = ensure_role(iam, LAMBDA_ROLE, LAMBDA_SERVICE)
     topic_arn = aws.client("sns").create_topic(Name=NOTIFY_TOPIC)["TopicArn"]
+    # The stack creates these; the Glue and Lambda roles are not allowed to.
+    ensure_database(aws.client("glue"), cfg.glue_database)
+    ensure_log_group(aws.client("logs"), f"/aws/lambda/{cfg.lambda_function}")
 
     publish_glue_scripts(s3, cfg.bucket, REPO_ROOT / "glue_scripts")
     lambda_arn = publish_lambda(

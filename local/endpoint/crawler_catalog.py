@@ -33,6 +33,7 @@ PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 Log = Callable[[str], None]
+RecordCatalogCall = Callable[[str, str | None], None]  # (IAM action, table name or None)
 
 
 @dataclass
@@ -270,13 +271,20 @@ def apply_to_catalog(
     tables: list[InferredTable],
     crawled_locations: list[str],
     log: Log,
+    record: RecordCatalogCall,
 ) -> CatalogChanges:
-    """Create/update the tables and partitions; handle tables that disappeared."""
+    """Create/update the tables and partitions; handle tables that disappeared.
+
+    Each catalog read and write is passed to ``record`` as (IAM action, table or None), as
+    the crawler's role makes it on AWS.
+    """
     changes = CatalogChanges()
     database = crawler.database_name
     if not database:
         raise ValueError(f"crawler {crawler.name} has no DatabaseName")
+    record("glue:GetDatabase", None)
     if database not in backend.databases:
+        record("glue:CreateDatabase", None)
         backend.create_database(database, {"Name": database})
         log(f"created database {database}")
     policy = crawler.schema_change_policy or {}
@@ -288,9 +296,11 @@ def apply_to_catalog(
         name = prefix + table.layout.name
         found.add(name)
         wanted = table_input(name, table)
+        record("glue:GetTable", name)
         existing = backend.databases[database].tables.get(name)
         schema_changed = False
         if existing is None:
+            record("glue:CreateTable", name)
             backend.create_table(database, name, wanted)
             changes.tables_created.append(name)
             log(f"created table {database}.{name} ({table.classification})")
@@ -298,12 +308,16 @@ def apply_to_catalog(
             if update_behavior == "LOG":
                 log(f"schema of {database}.{name} changed; not updated (UpdateBehavior=LOG)")
             else:
+                record("glue:UpdateTable", name)
                 backend.update_table(database, name, wanted)
                 changes.tables_updated.append(name)
                 schema_changed = True
                 log(f"updated table {database}.{name}")
-        _sync_partitions(backend, database, name, table, schema_changed, delete_behavior, changes)
+        _sync_partitions(
+            backend, database, name, table, schema_changed, delete_behavior, changes, record
+        )
 
+    record("glue:GetTables", None)
     for name, existing in list(backend.databases[database].tables.items()):
         current = existing.as_dict()
         params = current.get("Parameters") or {}
@@ -315,12 +329,14 @@ def apply_to_catalog(
         ):
             continue
         if delete_behavior == "DELETE_FROM_DATABASE":
+            record("glue:DeleteTable", name)
             backend.delete_table(database, name)
             changes.tables_deleted.append(name)
             log(f"deleted table {database}.{name}: its data is gone")
         elif delete_behavior == "DEPRECATE_IN_DATABASE" and "DEPRECATED_BY_CRAWLER" not in params:
             deprecated = {k: v for k, v in current.items() if k in _TABLE_INPUT_KEYS}
             deprecated["Parameters"] = {**params, "DEPRECATED_BY_CRAWLER": "1"}
+            record("glue:UpdateTable", name)
             backend.update_table(database, name, deprecated)
             log(f"deprecated table {database}.{name}: its data is gone")
     return changes
@@ -345,7 +361,9 @@ def _sync_partitions(
     schema_changed: bool,
     delete_behavior: str,
     changes: CatalogChanges,
+    record: RecordCatalogCall,
 ) -> None:
+    record("glue:GetPartitions", name)
     fake_table = backend.get_table(database, name)
     existing = {tuple(p.values) for p in fake_table.partitions.values()}
     wanted = table.layout.partitions()
@@ -359,6 +377,7 @@ def _sync_partitions(
 
     new = [partition_input(v, loc) for v, loc in sorted(wanted.items()) if v not in existing]
     if new:
+        record("glue:BatchCreatePartition", name)
         backend.batch_create_partition(database, name, new)
         changes.partitions_added += len(new)
     if schema_changed:  # partitions inherit the table's new schema
@@ -367,8 +386,10 @@ def _sync_partitions(
             for v in sorted(existing & set(wanted))
         ]
         if entries:
+            record("glue:BatchUpdatePartition", name)
             backend.batch_update_partition(database, name, entries)
     gone = sorted(existing - set(wanted))
     if gone and delete_behavior == "DELETE_FROM_DATABASE":
+        record("glue:BatchDeletePartition", name)
         backend.batch_delete_partition(database, name, [{"Values": list(v)} for v in gone])
         changes.partitions_deleted += len(gone)

@@ -30,10 +30,17 @@ from moto.glue.exceptions import CrawlerNotRunningException, CrawlerRunningExcep
 from moto.glue.models import FakeCrawl, FakeCrawler
 from moto.glue.responses import GlueResponse
 
+from local.aws_local import GLUE_ROLE_ACCESS_KEY
+from local.endpoint import iam_arns
 from local.endpoint import runtime as runtime_mod
 from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.crawl_layout import TableLayout, dedupe_names, plan_tables
-from local.endpoint.crawler_catalog import CatalogChanges, apply_to_catalog, infer_table
+from local.endpoint.crawler_catalog import (
+    CatalogChanges,
+    RecordCatalogCall,
+    apply_to_catalog,
+    infer_table,
+)
 from local.endpoint.patching import Patcher
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.s3_mirror import parse_s3_uri
@@ -210,7 +217,12 @@ def _crawler_lock(crawler: FakeCrawler) -> threading.Lock:
 def _crawl(runtime: EndpointRuntime, crawler: FakeCrawler, crawl: LocalCrawl) -> None:
     backend = crawler.backend
     log_writer = LogStreamWriter(
-        backend.account_id, backend.region_name, CRAWLER_LOG_GROUP, crawler.name
+        backend.account_id,
+        backend.region_name,
+        CRAWLER_LOG_GROUP,
+        crawler.name,
+        runtime.call_log,
+        GLUE_ROLE_ACCESS_KEY,
     )
 
     def log(message: str) -> None:
@@ -218,7 +230,7 @@ def _crawl(runtime: EndpointRuntime, crawler: FakeCrawler, crawl: LocalCrawl) ->
 
     log("BENCHMARK : Running Start Crawl for Crawler " + crawler.name)
     try:
-        s3 = runtime.client("s3", backend.region_name)
+        s3 = runtime.client("s3", backend.region_name, access_key=GLUE_ROLE_ACCESS_KEY)
         tables, locations = _discover(s3, crawler, log)
         inferred = []
         for layout in tables:
@@ -231,7 +243,9 @@ def _crawl(runtime: EndpointRuntime, crawler: FakeCrawler, crawl: LocalCrawl) ->
             raise CrawlCancelled
         crawl.status = "STOPPING"  # AWS finishes a crawl in STOPPING while it writes the catalog
         with _crawler_lock(crawler):
-            crawl.changes = apply_to_catalog(backend, crawler, inferred, locations, log)
+            crawl.changes = apply_to_catalog(
+                backend, crawler, inferred, locations, log, _catalog_recorder(runtime, crawler)
+            )
     except CrawlCancelled:
         log("crawl cancelled by StopCrawler")
         crawl.finish("STOPPED")
@@ -248,6 +262,24 @@ def _crawl(runtime: EndpointRuntime, crawler: FakeCrawler, crawl: LocalCrawl) ->
         f"{changes.partitions_added} partition(s) added"
     )
     crawl.finish("COMPLETED")
+
+
+def _catalog_recorder(runtime: EndpointRuntime, crawler: FakeCrawler) -> RecordCatalogCall:
+    """Records a catalog call as the Glue role makes it: on the catalog, the database and
+    the table, each of which the call is authorized against (AWS Glue Developer Guide,
+    "Specifying AWS Glue resource ARNs")."""
+    region, account = crawler.backend.region_name, crawler.backend.account_id
+    database = crawler.database_name
+
+    def record(action: str, table: str | None) -> None:
+        resources = ["catalog", f"database/{database}"]
+        if table is not None:
+            resources.append(f"table/{database}/{table}")
+        for resource in resources:
+            arn = iam_arns.glue(region, account, resource)
+            runtime.call_log.record(GLUE_ROLE_ACCESS_KEY, action, arn)
+
+    return record
 
 
 def _discover(s3: Any, crawler: FakeCrawler, log: Any) -> tuple[list[TableLayout], list[str]]:

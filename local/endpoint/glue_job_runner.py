@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from local.endpoint import s3_mirror
+from local.aws_local import GLUE_ROLE_ACCESS_KEY
+from local.endpoint import iam_arns, s3_mirror
 from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.job_errors import error_message_from_stderr
 from local.endpoint.runtime import EndpointRuntime
@@ -169,7 +170,7 @@ class GlueJobRunner:
         for bucket in buckets:
             mirror = s3_mirror.BucketMirror(self.runtime.work_dir, bucket, s3)
             try:
-                mirror.sync_down()
+                self._record_job_s3(bucket, mirror.sync_down())
             except s3.exceptions.NoSuchBucket as exc:
                 raise StagingError(
                     f"cannot stage s3://{bucket}: the bucket does not exist"
@@ -205,12 +206,8 @@ class GlueJobRunner:
 
     def _execute(self, staged: StagedRun) -> tuple[int, str]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        out_log = LogStreamWriter(
-            self.run.account_id, self.run.region, OUTPUT_GROUP, self.run.job_run_id
-        )
-        err_log = LogStreamWriter(
-            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
-        )
+        out_log = self._log_writer(OUTPUT_GROUP)
+        err_log = self._log_writer(ERROR_GROUP)
         lines: queue.Queue[tuple[LogStreamWriter, str] | None] = queue.Queue()
         stderr_lines: list[str] = []
         with (
@@ -296,15 +293,14 @@ class GlueJobRunner:
 
     def _sync_back(self, staged: StagedRun) -> str | None:
         errors = []
-        log = LogStreamWriter(
-            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
-        )
+        log = self._log_writer(ERROR_GROUP)
         for mirror in staged.mirrors:
             try:
                 report = mirror.sync_up()
             except Exception as exc:
                 errors.append(f"s3://{mirror.bucket}: {type(exc).__name__}: {exc}")
                 continue
+            self._record_job_s3(mirror.bucket, report)
             log.write(
                 [
                     f"[local endpoint] synced s3://{mirror.bucket}: "
@@ -312,6 +308,35 @@ class GlueJobRunner:
                 ]
             )
         return f"syncing job output back to S3 failed: {'; '.join(errors)}" if errors else None
+
+    def _record_job_s3(self, bucket: str, report: s3_mirror.SyncReport) -> None:
+        """Record the staging's S3 reads and the sync-back's writes as the job's own calls.
+
+        On Glue the job reads and writes S3 itself, with the Glue role, listing the folders
+        it reads and commits to; here the endpoint does it for the job (with its own key).
+        """
+        log = self.runtime.call_log
+        changes = [
+            *(("s3:GetObject", key) for key in report.downloaded),
+            *(("s3:PutObject", key) for key in report.uploaded),
+            *(("s3:DeleteObject", key) for key in report.deleted),
+        ]
+        for action, key in changes:
+            log.record(GLUE_ROLE_ACCESS_KEY, action, iam_arns.s3_object(bucket, key))
+            folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+            prefix = {"s3:prefix": folder}
+            log.record(GLUE_ROLE_ACCESS_KEY, "s3:ListBucket", iam_arns.s3_bucket(bucket), prefix)
+
+    def _log_writer(self, group: str) -> LogStreamWriter:
+        """The run's stream in ``group``, written as the Glue role (as Glue delivers it)."""
+        return LogStreamWriter(
+            self.run.account_id,
+            self.run.region,
+            group,
+            self.run.job_run_id,
+            self.runtime.call_log,
+            GLUE_ROLE_ACCESS_KEY,
+        )
 
     def _finish(self, state: str, error: str | None) -> None:
         if self.finished_monotonic is None:
@@ -325,7 +350,7 @@ def job_environment(runtime: EndpointRuntime, region: str, spark_tmp: Path) -> d
     for name in list(env):
         if name.startswith("AWS_"):
             del env[name]  # never hand real credentials or profiles to a job
-    env.update(runtime.child_env(region))
+    env.update(runtime.child_env(region, GLUE_ROLE_ACCESS_KEY))
     env.update(
         {
             "SPARK_LOCAL_IP": "127.0.0.1",

@@ -35,6 +35,7 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.core.utils import utcnow
 
+from local.aws_local import LAMBDA_ROLE_ACCESS_KEY
 from local.endpoint import runtime as runtime_mod
 from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.patching import Patcher
@@ -77,7 +78,14 @@ def run_invocation(runtime: EndpointRuntime, fn: LambdaFunction, body: str | byt
     version = str(fn.version)
     now = utcnow()
     stream = f"{now:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
-    logs = LogStreamWriter(fn.account_id, fn.region, fn.logs_group_name, stream)
+    logs = LogStreamWriter(
+        fn.account_id,
+        fn.region,
+        fn.logs_group_name,
+        stream,
+        runtime.call_log,
+        LAMBDA_ROLE_ACCESS_KEY,
+    )
     lines = [f"START RequestId: {request_id} Version: {version}"]
     started = time.monotonic()
     try:
@@ -183,7 +191,7 @@ def _environment(
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    env.update(runtime.child_env(fn.region))
+    env.update(runtime.child_env(fn.region, LAMBDA_ROLE_ACCESS_KEY))
     return env
 
 

@@ -21,6 +21,7 @@ from local.aws_local import (
     REGION,
     endpoint_client,
 )
+from local.endpoint.call_log import CallLog
 from local.endpoint.processes import ProcessRegistry
 
 if TYPE_CHECKING:
@@ -34,28 +35,36 @@ class EndpointRuntime:
     processes: ProcessRegistry = field(default_factory=ProcessRegistry)
     stopping: threading.Event = field(default_factory=threading.Event)
     warm_spark: WarmSparkPool | None = None  # None: every Glue run gets a fresh process
+    call_log: CallLog = field(default_factory=CallLog)
     _workers: list[threading.Thread] = field(default_factory=list)
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def client(self, service: str, region: str = REGION) -> Any:
+    def client(
+        self, service: str, region: str = REGION, *, access_key: str = FAKE_ACCESS_KEY
+    ) -> Any:
         """A boto3 client for this endpoint, as any local caller would build it.
 
-        Built once per service and region (clients are thread-safe; building one takes
+        ``access_key`` names the principal the calls are made for (``local.aws_local``).
+        Built once per service, region and key (clients are thread-safe; building one takes
         ~0.15 s, which every crawl and job run would otherwise pay).
         """
+        key = (service, region, access_key)
         with self._clients_lock:
-            if (service, region) not in self._clients:
+            if key not in self._clients:
                 config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
-                self._clients[service, region] = endpoint_client(self.url, service, region, config)
-            return self._clients[service, region]
+                self._clients[key] = endpoint_client(
+                    self.url, service, region, config, access_key=access_key
+                )
+            return self._clients[key]
 
-    def child_env(self, region: str = REGION) -> dict[str, str]:
-        """AWS settings for child processes: this endpoint, fake credentials, no user config."""
+    def child_env(self, region: str, access_key: str) -> dict[str, str]:
+        """AWS settings for child processes: this endpoint, the principal's fake key, no
+        user config."""
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": access_key,
             "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
             "AWS_SESSION_TOKEN": FAKE_SESSION_TOKEN,
             "AWS_REGION": region,

@@ -51,7 +51,7 @@ _bucket_locks: dict[str, threading.Lock] = {}
 
 @dataclass
 class SyncReport:
-    downloaded: int = 0
+    downloaded: list[str] = field(default_factory=list)
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped_deletes: list[str] = field(default_factory=list)
@@ -138,7 +138,7 @@ class BucketMirror:
             self._s3.download_file(self.bucket, key, str(tmp))
             os.replace(tmp, local)
             self._state[key] = [etag, size, _stat(local)[1]]
-            report.downloaded += 1
+            report.downloaded.append(key)
         for key in set(self._state) - set(remote):
             del self._state[key]
         for key in self._local_keys(include_litter=True):

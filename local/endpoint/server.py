@@ -20,7 +20,9 @@ from local.aws_local import REGION
 from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime, object_keys
 from local.endpoint import runtime as runtime_mod
 from local.endpoint.browser_guard import BrowserGuard
+from local.endpoint.call_log import CallLog
 from local.endpoint.glue_job_runner import job_environment
+from local.endpoint.http_calls import CallRecorder
 from local.endpoint.patching import Patcher
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import WarmSparkPool
@@ -38,17 +40,19 @@ class EndpointError(RuntimeError):
 
 
 class _LoopbackMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer behind a ``BrowserGuard`` that reports a failed bind instead of
-    waiting for it forever."""
+    """ThreadedMotoServer behind a ``BrowserGuard`` and the call log's recorder, that reports a
+    failed bind instead of waiting for it forever."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, call_log: CallLog) -> None:
         super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
         self.bind_error: BaseException | None = None
+        self._call_log = call_log
 
     def _server_entry(self) -> None:
-        # moto's own entry, with the guard in front of its app.
+        # moto's own entry, with the guard (refusing browsers first) and the recorder in front.
         try:
-            guard = BrowserGuard(DomainDispatcherApplication(create_backend_app))
+            recorder = CallRecorder(DomainDispatcherApplication(create_backend_app), self._call_log)
+            guard = BrowserGuard(recorder)
             self._server = make_server(
                 self._ip_address, self._port, guard, True, request_handler=MotoRequestHandler
             )
@@ -80,6 +84,7 @@ class RunningEndpoint:
         self.host, self.port = server.get_host_and_port()
         self.url = runtime.url
         self.work_dir = runtime.work_dir
+        self.call_log = runtime.call_log  # off until a ``recording()`` block opens
 
     def child_pids(self) -> list[int]:
         """PIDs of the Glue job and Lambda processes running right now."""
@@ -162,7 +167,8 @@ def start_endpoint(
     work.mkdir(parents=True, exist_ok=True)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
-    server = _LoopbackMotoServer(port)
+    call_log = CallLog()
+    server = _LoopbackMotoServer(port, call_log)
     server.start()
     if server.bind_error is not None:
         if owns_work_dir:
@@ -171,7 +177,9 @@ def start_endpoint(
             f"cannot listen on {LOOPBACK}:{port}: {server.bind_error}"
         ) from server.bind_error
     actual_host, actual_port = server.get_host_and_port()
-    runtime = EndpointRuntime(url=f"http://{actual_host}:{actual_port}", work_dir=work)
+    runtime = EndpointRuntime(
+        url=f"http://{actual_host}:{actual_port}", work_dir=work, call_log=call_log
+    )
     if warm_spark:
         runtime.warm_spark = WarmSparkPool(
             runtime.processes,

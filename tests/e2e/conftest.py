@@ -20,6 +20,7 @@ from local.data.synthetic_sales import (
     write_recipe_sample_lake,
 )
 from local.endpoint import RunningEndpoint
+from local.endpoint.call_log import Call
 from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from sales_etl.config import PipelineConfig, load_config
@@ -35,12 +36,15 @@ EXTRA_ROWS = {
 RECIPE_INVALID_FILE_DAY = "2024-01-16"
 E2E_CONFIG = {"max_quarantine_ratio": 0.6}
 RUN_TIMEOUT = 300
+DAYS = ("2024-01-15", "2024-01-16")
+FAILING_DAY = "2024-01-17"  # its bad row fails a zero max_quarantine_ratio
 
 
 @dataclass
 class Pipeline:
     """The seeded endpoint and one Airflow process (a ``DagTestRunner``) for every run."""
 
+    endpoint: RunningEndpoint
     aws: EndpointClients
     cfg: PipelineConfig
     env: dict[str, str]
@@ -101,4 +105,30 @@ def pipeline(
     with DagTestRunner(env, logs, migrate=True) as runner:
         aws = EndpointClients(endpoint.url)
         seed(aws, cfg, write_e2e_lake)
-        yield Pipeline(aws, cfg, env, work / "airflow", logs, runner)
+        yield Pipeline(endpoint, aws, cfg, env, work / "airflow", logs, runner)
+
+
+@dataclass(frozen=True)
+class RecordedRuns:
+    results: dict[str, CommandResult]
+    calls: frozenset[Call]  # what every principal called meanwhile (``call_log.py``)
+
+
+@pytest.fixture(scope="session")
+def completed(pipeline: Pipeline) -> RecordedRuns:
+    """Both days run once, in date order, as a daily schedule would run them."""
+    with pipeline.endpoint.call_log.recording() as calls:
+        # A run that fails or times out ends the batch: its result is the last one.
+        results = dict(zip(DAYS, pipeline.run_days(DAYS), strict=False))
+    for day, result in results.items():
+        assert result.ok, f"DAG run for {day} failed:\n{result.log_tail(80)}"
+    assert len(results) == len(DAYS), results
+    return RecordedRuns(results, frozenset(calls))
+
+
+@pytest.fixture(scope="session")
+def failed_transform(pipeline: Pipeline) -> RecordedRuns:
+    """One try of ``transform`` whose Glue job fails (``airflow tasks test``)."""
+    with pipeline.endpoint.call_log.recording() as calls:
+        result = pipeline.run_task("transform", FAILING_DAY, params={"max_quarantine_ratio": 0.0})
+    return RecordedRuns({FAILING_DAY: result}, frozenset(calls))

@@ -20,13 +20,12 @@ from sales_etl.layout import (
     processed_partition_prefix,
     quarantine_partition_prefix,
 )
-from tests.e2e.conftest import Pipeline
+from tests.e2e.conftest import DAYS, FAILING_DAY, Pipeline, RecordedRuns
 from tests.e2e.dag_runs import latest_xcom
 from tests.local_endpoint import CrawlPause
 
 pytestmark = pytest.mark.e2e
 
-DAYS = ("2024-01-15", "2024-01-16")
 CENT = Decimal("0.01")
 RUN_TIMEOUT_SECONDS = 360
 CUSTOMERS = {row[0]: row for row in RECIPE_CUSTOMERS}
@@ -71,16 +70,6 @@ def listening_addresses(root: psutil.Process) -> set[str]:
         for conn in psutil.net_connections(kind="inet")
         if conn.status == psutil.CONN_LISTEN and conn.pid in pids
     }
-
-
-@pytest.fixture(scope="module")
-def completed(pipeline: Pipeline) -> dict[str, CommandResult]:
-    """Both days run once, in date order, as a daily schedule would run them."""
-    # A run that fails or times out ends the batch: its result is the last one and fails here.
-    results = dict(zip(DAYS, pipeline.run_days(DAYS), strict=False))
-    for day, result in results.items():
-        assert result.ok, f"DAG run for {day} failed:\n{result.log_tail(80)}"
-    return results
 
 
 def s3_objects(pipeline: Pipeline, prefix: str) -> list[dict[str, Any]]:
@@ -255,10 +244,11 @@ def wait_for_log_text(pipeline: Pipeline, text: str, seconds: float, since_ns: i
 TASK_FAILED = "Task failed with exception"
 
 
-def test_failing_glue_job_fails_transform_with_the_jobs_message(pipeline: Pipeline) -> None:
-    day = "2024-01-17"
-    result = pipeline.run_task("transform", day, params={"max_quarantine_ratio": 0.0})
-    log = result.log_file.read_text()
+def test_failing_glue_job_fails_transform_with_the_jobs_message(
+    pipeline: Pipeline, failed_transform: RecordedRuns
+) -> None:
+    day = FAILING_DAY
+    log = failed_transform.results[day].log_file.read_text()
     assert TASK_FAILED in log
     # The Glue job's own error, from its CloudWatch log, reaches the Airflow task log.
     assert f"SalesEtlError: sales ETL for run_date {day} failed" in log
