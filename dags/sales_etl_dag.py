@@ -49,8 +49,8 @@ with DAG(
         bucket_name="{{ pipeline_config().bucket }}",
         bucket_key="{{ sales_ready_key() }}",
         # A listing, also for the exact marker key (it holds no glob characters): it needs only
-        # the s3:ListBucket grant on raw-data/sales/, where HeadObject would need s3:GetObject
-        # and answers 403, not 404, for a missing key without an unconditional s3:ListBucket.
+        # the s3:ListBucket grant on raw-data/sales/. HeadObject would need s3:GetObject, and
+        # answers 403, not 404, for a missing key to a caller that may not list the bucket.
         wildcard_match=True,
         deferrable=True,
         poke_interval=tasks.SALES_POKE_INTERVAL.total_seconds(),

@@ -107,10 +107,6 @@ def _process_day(
     cached: list[DataFrame],
 ) -> None:
     day = args.run_date
-
-    def fail(cause: str) -> SalesEtlError:
-        return _failure(day, cause)
-
     snapshot = find_snapshot(fs, layout, day)
     report.customers_uri = snapshot.uri if snapshot else None
     sales_uri = layout.sales_partition(day)
@@ -119,7 +115,7 @@ def _process_day(
     if not sales_files:
         fs.delete(layout.quarantine_partition(day))  # no rows, so no rejected rows either
         what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
-        raise fail(f"no sales partition: {sales_uri} {what}")
+        raise _failure(day, f"no sales partition: {sales_uri} {what}")
 
     customers = _load_customers(spark, snapshot, report, cached)
     lines = parse_lines(read_lines(spark, [e.uri for e in sales_files]), SALES_COLUMNS)
@@ -138,27 +134,30 @@ def _process_day(
     )
     if counts.rows_in < args.min_rows:
         seen = ", ".join(f"{name} ({size} bytes)" for name, size in report.input_files)
-        raise fail(
+        raise _failure(
+            day,
             f"{counts.rows_in} data rows in {sales_uri}, at least {args.min_rows} required "
-            f"(min_rows); files seen: {seen}; the day's processed partitions were left as they were"
+            f"(min_rows); files seen: {seen}; the day's processed partitions are unchanged",
         )
     if snapshot is None:
-        raise fail(
-            f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
+        raise _failure(
+            day, f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
         )
     if not snapshot.files:
-        raise fail(f"customer snapshot {snapshot.uri} contains no data files")
+        raise _failure(day, f"customer snapshot {snapshot.uri} contains no data files")
     if not report.snapshot or not report.snapshot["customers"]:
-        raise fail(
+        raise _failure(
+            day,
             f"customer snapshot {snapshot.uri} has no valid customer rows "
-            f"(expected header {','.join(CUSTOMER_COLUMNS)})"
+            f"(expected header {','.join(CUSTOMER_COLUMNS)})",
         )
     if counts.quarantine_ratio > args.max_quarantine_ratio:
-        raise fail(
+        raise _failure(
+            day,
             f"{counts.rows_quarantined} of {counts.rows_in} rows in {sales_uri} were quarantined "
             f"(ratio {counts.quarantine_ratio:.4f} > max_quarantine_ratio "
             f"{args.max_quarantine_ratio}); reasons {counts.reasons}; "
-            f"rejected rows are in {layout.quarantine_partition(day)}"
+            f"rejected rows are in {layout.quarantine_partition(day)}",
         )
     later = _later_metrics_snapshots(fs, layout, day)
     _write_processed(
@@ -280,7 +279,8 @@ def _rebuild_later_metrics(
             customers_by_snapshot[snapshot.snapshot_date] = select_customers(parsed)
         history, has_history = _metrics_history(spark, fs, layout, as_of)
         own_day = layout.customer_daily_partition(as_of)
-        if fs.exists(own_day):
+        has_own_day = fs.exists(own_day)
+        if has_own_day:
             history = history.unionByName(
                 spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(own_day)
             )
@@ -290,7 +290,7 @@ def _rebuild_later_metrics(
             as_of,
             history,
             customers_by_snapshot[snapshot.snapshot_date],
-            empty=not has_history and not fs.exists(own_day),
+            empty=not has_history and not has_own_day,
         )
         report.rebuilt_metrics.append(layout.customer_metrics_partition(as_of))
         log.info("rebuilt customer_metrics as of %s", as_of)
