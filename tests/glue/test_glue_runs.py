@@ -233,6 +233,24 @@ def test_metrics_build_on_the_previous_day_not_on_the_whole_history(spark, tmp_p
     assert partition_state(tmp_path, "customer_metrics", days[-1]) == complete
 
 
+def test_a_later_day_that_cannot_be_rebuilt_fails_the_rerun_before_any_write(spark, tmp_path):
+    days = small_lake(tmp_path, days=2)
+    for d in days:
+        run_day(spark, tmp_path, d, max_quarantine_ratio="1")
+    before = {t: partition_state(tmp_path, t, days[0]) for t in TABLES}
+    # A snapshot folder for the later day without files: its metrics cannot be rebuilt.
+    (tmp_path / f"raw-data/customers/snapshot_date={days[1]}").mkdir()
+    expect_failure(
+        spark,
+        tmp_path,
+        days[0],
+        f"cannot rebuild customer_metrics as of {days[1]}",
+        expect_no_outputs=False,
+        max_quarantine_ratio="1",
+    )
+    assert {t: partition_state(tmp_path, t, days[0]) for t in TABLES} == before
+
+
 def expect_failure(
     spark, base: Path, day: str, *fragments: str, expect_no_outputs: bool = True, **extra: str
 ) -> dict:
