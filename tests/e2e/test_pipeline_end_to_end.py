@@ -197,6 +197,7 @@ def snapshot(pipeline: Pipeline, day: str) -> dict[str, Any]:
         result[name] = (len(keys), sorted(map(repr, rows)))
     manifest = read_manifest(s3, pipeline.cfg.bucket, day)
     manifest.pop("job_run_id")
+    manifest.pop("rebuilt")  # which later days existed when it ran; checked where it matters
     result["manifest"] = manifest
     return result
 
@@ -206,6 +207,7 @@ def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
 ) -> None:
     day = DAYS[0]
     before = snapshot(pipeline, day)
+    after_first_runs = snapshot(pipeline, DAYS[1])
     pipeline.aws.client("glue").start_crawler(Name=pipeline.cfg.raw_crawler)  # a crawl in flight
     outcome: dict[str, CommandResult] = {}
     started = time.time_ns()
@@ -224,6 +226,11 @@ def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
     assert outcome["run"].ok, outcome["run"].log_tail(80)
     assert "Waiting for the existing run to complete instead of failing" in log.read_text()
     assert snapshot(pipeline, day) == before
+    # The later day's customer_metrics was rebuilt on the rerun day, to the same rows.
+    later_metrics = processed_partition_prefix("customer_metrics", DAYS[1]).rstrip("/")
+    rebuilt = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, day)["rebuilt"]
+    assert rebuilt == {"customer_metrics": [f"s3://{pipeline.cfg.bucket}/{later_metrics}"]}
+    assert snapshot(pipeline, DAYS[1]) == after_first_runs
     # Airflow, the endpoint, Spark and the Lambda all ran: none listened beyond loopback.
     assert addresses and all(is_loopback(a) for a in addresses), addresses
 
