@@ -17,7 +17,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
 
 from sales_etl import glue_resources as glue
 from sales_etl import tasks
-from sales_etl.layout import PROCESSED_TABLES, RAW_SALES_PREFIX
+from sales_etl.layout import PROCESSED_TABLES
 from sales_etl.params import MANUAL_RUN_PARAMS
 from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
 
@@ -45,9 +45,12 @@ with DAG(
 ) as dag:
     wait_for_sales = S3KeySensor(
         task_id="wait_for_sales",
-        doc_md="Wait until the day's sales partition has at least one CSV file.",
+        doc_md="Wait until the day's sales partition is complete: its completion marker landed.",
         bucket_name="{{ pipeline_config().bucket }}",
-        bucket_key=RAW_SALES_PREFIX + "order_date={{ run_date() }}/*.csv",
+        bucket_key="{{ sales_ready_key() }}",
+        # A listing, also for the exact marker key (it holds no glob characters): it needs only
+        # the s3:ListBucket grant on raw-data/sales/. HeadObject would need s3:GetObject, and
+        # answers 403, not 404, for a missing key to a caller that may not list the bucket.
         wildcard_match=True,
         deferrable=True,
         poke_interval=tasks.SALES_POKE_INTERVAL.total_seconds(),

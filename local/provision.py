@@ -121,7 +121,9 @@ def seed(
         lake = Path(folder)
         written = write_lake(lake)
         s3 = aws.client("s3")
-        for path in sorted(p for p in lake.rglob("*") if p.is_file()):
+        files = [p for p in lake.rglob("*") if p.is_file()]
+        # As a producer must: a day's completion marker lands after all of its data files.
+        for path in sorted(files, key=lambda p: (p.name == cfg.completion_marker, p)):
             s3.upload_file(str(path), cfg.bucket, path.relative_to(lake).as_posix())
     return written
 

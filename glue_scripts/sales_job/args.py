@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sales_job.contract import DEFAULT_MAX_QUARANTINE_RATIO
+from sales_job.contract import DEFAULT_MAX_QUARANTINE_RATIO, DEFAULT_MIN_ROWS
 from sales_job.lake_fs import normalize_base_uri
 
 REQUIRED = ("run_date", "data_uri")
-OPTIONAL = ("max_quarantine_ratio",)
+OPTIONAL = ("max_quarantine_ratio", "min_rows")
 RUN_ID_KEY = "JOB_RUN_ID"  # set by Glue itself; reserved, so never requested by name
 
 
@@ -29,6 +29,7 @@ class JobArgs:
     run_date: date
     data_uri: str  # normalized: s3://bucket or file:///abs/dir, no trailing slash
     max_quarantine_ratio: float = DEFAULT_MAX_QUARANTINE_RATIO
+    min_rows: int = DEFAULT_MIN_ROWS
     job_run_id: str | None = None
 
 
@@ -68,8 +69,9 @@ def validate_job_args(raw: Mapping[str, str | None]) -> JobArgs:
     except ValueError as exc:
         raise JobArgumentError(f"--data_uri is not usable: {exc}") from exc
     ratio = _parse_ratio(raw.get("max_quarantine_ratio"))
+    min_rows = _parse_min_rows(raw.get("min_rows"))
     run_id = (raw.get(RUN_ID_KEY) or "").strip() or None
-    return JobArgs(run_date, data_uri, ratio, run_id)
+    return JobArgs(run_date, data_uri, ratio, min_rows, run_id)
 
 
 def _parse_run_date(text: str) -> date:
@@ -93,3 +95,11 @@ def _parse_ratio(text: str | None) -> float:
     if math.isnan(ratio) or not 0.0 <= ratio <= 1.0:
         raise JobArgumentError(f"--max_quarantine_ratio must be a number in [0, 1], got {text!r}")
     return ratio
+
+
+def _parse_min_rows(text: str | None) -> int:
+    if text is None or not text.strip():
+        return DEFAULT_MIN_ROWS
+    if not re.fullmatch(r"\d{1,12}", text.strip()) or int(text) < 1:
+        raise JobArgumentError(f"--min_rows must be a whole number >= 1, got {text!r}")
+    return int(text)

@@ -20,9 +20,11 @@ from pyspark.sql.types import (
 
 SCHEMA_VERSION = 1
 DEFAULT_MAX_QUARANTINE_RATIO = 0.05
+# A day with fewer data rows fails instead of overwriting its partitions with nothing.
+DEFAULT_MIN_ROWS = 1
 
-# Input headers: the first non-blank line of every file must be exactly this (after trimming
-# each name; a UTF-8 BOM is ignored).
+# Input headers: the first non-blank line of every file must name exactly these columns, in any
+# order (each name trimmed, case as written; a UTF-8 BOM is ignored). Fields are read by name.
 SALES_COLUMNS: tuple[str, ...] = (
     "order_id",
     "customer_id",
@@ -52,7 +54,7 @@ MAX_PRICE_INTEGER_DIGITS = 8
 class Reason:
     """Why a sales row was quarantined. Checked in this order; the first failing check wins."""
 
-    BAD_HEADER = "bad_header"  # the file's first non-blank line is not SALES_COLUMNS
+    BAD_HEADER = "bad_header"  # the file's header does not name exactly SALES_COLUMNS
     WRONG_COLUMN_COUNT = "wrong_column_count"  # not exactly 7 CSV fields (or broken quoting)
     MISSING_FIELD = "missing_field"  # a field is empty or blank
     INVALID_QUANTITY = "invalid_quantity"  # not a whole number of at most 6 digits

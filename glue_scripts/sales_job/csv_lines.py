@@ -70,10 +70,12 @@ def _decoded_file_name() -> Column:
 def parse_lines(lines: DataFrame, header: Sequence[str]) -> DataFrame:
     """Classify each line and split it into one trimmed string column per header name.
 
+    A file's first non-blank line is its header when it names any of the `header` columns; a
+    header naming exactly those columns, in any order, maps each field to its column by name.
     Adds `line_kind` (header | blank | row) and `csv_error`: `bad_header` for every row of a
-    file whose first non-blank line is not exactly `header` (that line is then a row itself,
-    since it may be data), `wrong_column_count` for a line that is not len(header) fields.
-    Empty fields become null.
+    file whose header is missing or names a column that is missing, unknown or repeated (a
+    first line naming none of the columns may be data, so it is a row itself),
+    `wrong_column_count` for a line that is not len(header) fields. Empty fields become null.
     """
     field_names = [f"_f{i}" for i in range(len(header))]
     schema_ddl = ", ".join(f"{n} STRING" for n in [*field_names, "_corrupt"])
@@ -86,14 +88,19 @@ def parse_lines(lines: DataFrame, header: Sequence[str]) -> DataFrame:
     is_blank = F.trim(text) == ""
     per_file = Window.partitionBy("source_file")
     first_content_line = F.min(F.when(~is_blank, F.col("line_number"))).over(per_file)
-    matches_header = F.col("_csv._corrupt").isNull()
-    for name, expected in zip(field_names, header, strict=True):
-        matches_header = matches_header & (F.trim(F.col(f"_csv.{name}")) == F.lit(expected))
-    is_header = (F.col("line_number") == first_content_line) & F.coalesce(
-        matches_header, F.lit(False)
+    names = F.array(*[F.trim(F.col(f"_csv.{n}")) for n in field_names])
+    is_header = (F.col("line_number") == first_content_line) & _names_any(text, header)
+    names_exactly = F.col("_csv._corrupt").isNull() & (
+        F.array_sort(F.array_distinct(names)) == F.array(*[F.lit(h) for h in sorted(header)])
     )
-    parsed = parsed.withColumn("_is_blank", is_blank).withColumn("_is_header", is_header)
-    file_has_header = F.max(F.col("_is_header").cast("int")).over(per_file) == 1
+    parsed = (
+        parsed.withColumn("_is_blank", is_blank)
+        .withColumn("_is_header", is_header)
+        .withColumn("_names", F.when(F.col("_is_header") & names_exactly, names))
+    )
+    # The file's column order, when its header names exactly the expected columns.
+    file_columns = F.first("_names", ignorenulls=True).over(per_file)
+    parsed = parsed.withColumn("_file_columns", file_columns)
 
     line_kind = (
         F.when(F.col("_is_blank"), LINE_KIND_BLANK)
@@ -102,10 +109,16 @@ def parse_lines(lines: DataFrame, header: Sequence[str]) -> DataFrame:
     )
     csv_error = (
         F.when(line_kind != LINE_KIND_ROW, F.lit(None).cast("string"))
-        .when(~file_has_header, Reason.BAD_HEADER)
+        .when(F.col("_file_columns").isNull(), Reason.BAD_HEADER)
         .when(F.col("_csv._corrupt").isNotNull(), Reason.WRONG_COLUMN_COUNT)
     )
-    fields = [_clean(F.col(f"_csv.{n}")).alias(h) for n, h in zip(field_names, header, strict=True)]
+    values = F.array(*[F.col(f"_csv.{n}") for n in field_names])
+    fields = []
+    for position, name in enumerate(header, start=1):
+        # By name where the header allows it; a file without one keeps the positional split
+        # so its quarantined rows still show an order_id.
+        at = F.coalesce(F.array_position("_file_columns", name).cast("int"), F.lit(position))
+        fields.append(_clean(F.element_at(values, at)).alias(name))
     return parsed.select(
         "source_file",
         "line_number",
@@ -114,6 +127,12 @@ def parse_lines(lines: DataFrame, header: Sequence[str]) -> DataFrame:
         csv_error.alias("csv_error"),
         *fields,
     )
+
+
+def _names_any(text: Column, header: Sequence[str]) -> Column:
+    """Whether a line names any expected column (quotes and spaces ignored): a header, not data."""
+    tokens = F.split(F.regexp_replace(text, '"', ""), ",")
+    return F.exists(tokens, lambda token: F.trim(token).isin(*header))
 
 
 def _clean(value: Column) -> Column:

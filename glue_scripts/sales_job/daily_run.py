@@ -3,8 +3,9 @@
 I/O lives here; the transforms it calls are pure. Order of work:
   1. list the sales partition and pick the latest customer snapshot <= run_date;
   2. parse + classify every sales line (cached: files are read once), count in one action;
-  3. write the quarantine partition (always), then fail if inputs are missing or the quarantine
-     ratio is too high, else write daily_sales, customer_daily, customer_metrics;
+  3. write the quarantine partition (always), then fail if inputs are missing, the day has
+     fewer than min_rows rows or the quarantine ratio is too high, else write daily_sales,
+     customer_daily, customer_metrics, and rebuild every later customer_metrics day on it;
   4. write the manifest (also on failure), then return it or raise.
 A failed run never writes the processed tables, so earlier good output stays untouched.
 """
@@ -52,6 +53,10 @@ class SalesEtlError(RuntimeError):
     def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.manifest = manifest
+
+
+def _failure(day: date, cause: str) -> SalesEtlError:
+    return SalesEtlError(f"sales ETL for run_date {day} failed: {cause}")
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,6 @@ def _process_day(
     cached: list[DataFrame],
 ) -> None:
     day = args.run_date
-
-    def fail(cause: str) -> SalesEtlError:
-        return SalesEtlError(f"sales ETL for run_date {day} failed: {cause}")
-
     snapshot = find_snapshot(fs, layout, day)
     report.customers_uri = snapshot.uri if snapshot else None
     sales_uri = layout.sales_partition(day)
@@ -114,7 +115,7 @@ def _process_day(
     if not sales_files:
         fs.delete(layout.quarantine_partition(day))  # no rows, so no rejected rows either
         what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
-        raise fail(f"no sales partition: {sales_uri} {what}")
+        raise _failure(day, f"no sales partition: {sales_uri} {what}")
 
     customers = _load_customers(spark, snapshot, report, cached)
     lines = parse_lines(read_lines(spark, [e.uri for e in sales_files]), SALES_COLUMNS)
@@ -131,27 +132,39 @@ def _process_day(
         ("source_file", "line_number"),
         empty=counts.rows_quarantined == 0,
     )
+    if counts.rows_in < args.min_rows:
+        seen = ", ".join(f"{name} ({size} bytes)" for name, size in report.input_files)
+        raise _failure(
+            day,
+            f"{counts.rows_in} data rows in {sales_uri}, at least {args.min_rows} required "
+            f"(min_rows); files seen: {seen}; the day's processed partitions are unchanged",
+        )
     if snapshot is None:
-        raise fail(
-            f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
+        raise _failure(
+            day, f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
         )
     if not snapshot.files:
-        raise fail(f"customer snapshot {snapshot.uri} contains no data files")
+        raise _failure(day, f"customer snapshot {snapshot.uri} contains no data files")
     if not report.snapshot or not report.snapshot["customers"]:
-        raise fail(
+        raise _failure(
+            day,
             f"customer snapshot {snapshot.uri} has no valid customer rows "
-            f"(expected header {','.join(CUSTOMER_COLUMNS)})"
+            f"(expected header {','.join(CUSTOMER_COLUMNS)})",
         )
     if counts.quarantine_ratio > args.max_quarantine_ratio:
-        raise fail(
+        raise _failure(
+            day,
             f"{counts.rows_quarantined} of {counts.rows_in} rows in {sales_uri} were quarantined "
             f"(ratio {counts.quarantine_ratio:.4f} > max_quarantine_ratio "
             f"{args.max_quarantine_ratio}); reasons {counts.reasons}; "
-            f"rejected rows are in {layout.quarantine_partition(day)}"
+            f"rejected rows are in {layout.quarantine_partition(day)}",
         )
+    later = _later_metrics_snapshots(fs, layout, day)
     _write_processed(
         spark, fs, layout, day, classified, customers, counts.rows_valid, sales_files, cached
     )
+    customers_by_snapshot = {snapshot.snapshot_date: customers}
+    _rebuild_later_metrics(spark, fs, layout, later, customers_by_snapshot, report, cached)
 
 
 def _load_customers(
@@ -163,8 +176,7 @@ def _load_customers(
     """The snapshot's customers. Its parsed lines are cached: the file is read once."""
     if snapshot is None or not snapshot.files:
         return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
-    lines = read_lines(spark, [e.uri for e in snapshot.files])
-    parsed = _cache(spark, parse_lines(lines, CUSTOMER_COLUMNS), snapshot.files, cached)
+    parsed = _parsed_snapshot(spark, snapshot, cached)
     customers = select_customers(parsed)
     usable = F.when(customer_row_is_usable(), F.col("customer_id"))
     totals = parsed.agg(
@@ -177,6 +189,11 @@ def _load_customers(
         "customers": totals["customers"],
     }
     return customers
+
+
+def _parsed_snapshot(spark: SparkSession, snapshot: Snapshot, cached: list[DataFrame]) -> DataFrame:
+    lines = read_lines(spark, [e.uri for e in snapshot.files])
+    return _cache(spark, parse_lines(lines, CUSTOMER_COLUMNS), snapshot.files, cached)
 
 
 def _write_processed(
@@ -209,30 +226,121 @@ def _write_processed(
         ("customer_id",),
         empty=no_rows,
     )
-    # customer_metrics as of D = the latest earlier metrics partition P plus the customer_daily
-    # days after P: it equals the sum over all days <= D whenever P is exact, and reads one
-    # small partition instead of a history that grows every day. Never raw sales history.
+    history, has_history = _metrics_history(spark, fs, layout, day)
+    _write_metrics(
+        fs,
+        layout,
+        day,
+        history.unionByName(today.select("customer_id", "spent", "orders")),
+        customers,
+        empty=no_rows and not has_history,
+    )
+
+
+def _later_metrics_snapshots(
+    fs: LakeFs, layout: LakeLayout, day: date
+) -> list[tuple[date, Snapshot]]:
+    """Each customer_metrics day after `day`, with the snapshot it is built with.
+
+    Resolved before anything is written, so a day that cannot be rebuilt fails the run first.
+    """
+    later = []
+    for as_of, _uri in _dated_dirs(fs, layout.customer_metrics_root, "as_of_date"):
+        if as_of <= day:
+            continue
+        snapshot = find_snapshot(fs, layout, as_of)
+        if snapshot is None or not snapshot.files:
+            raise _failure(
+                day,
+                f"cannot rebuild customer_metrics as of {as_of}: no customer snapshot with "
+                f"files on or before it under {layout.customers_root}",
+            )
+        later.append((as_of, snapshot))
+    return later
+
+
+def _rebuild_later_metrics(
+    spark: SparkSession,
+    fs: LakeFs,
+    layout: LakeLayout,
+    later: Sequence[tuple[date, Snapshot]],
+    customers_by_snapshot: dict[date, DataFrame],
+    report: ManifestBuilder,
+    cached: list[DataFrame],
+) -> None:
+    """Rebuild every later customer_metrics day, in date order, on the one just written.
+
+    Each builds on its predecessor plus that day's customer_daily partition (no raw sales),
+    so a rerun or an out-of-order day leaves every later day as an in-order run would.
+    """
+    for as_of, snapshot in later:
+        if snapshot.snapshot_date not in customers_by_snapshot:
+            parsed = _parsed_snapshot(spark, snapshot, cached)
+            customers_by_snapshot[snapshot.snapshot_date] = select_customers(parsed)
+        history, has_history = _metrics_history(spark, fs, layout, as_of)
+        own_day = layout.customer_daily_partition(as_of)
+        has_own_day = fs.exists(own_day)
+        if has_own_day:
+            history = history.unionByName(
+                spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(own_day)
+            )
+        _write_metrics(
+            fs,
+            layout,
+            as_of,
+            history,
+            customers_by_snapshot[snapshot.snapshot_date],
+            empty=not has_history and not has_own_day,
+        )
+        report.rebuilt_metrics.append(layout.customer_metrics_partition(as_of))
+        log.info("rebuilt customer_metrics as of %s", as_of)
+
+
+def _metrics_history(
+    spark: SparkSession, fs: LakeFs, layout: LakeLayout, day: date
+) -> tuple[DataFrame, bool]:
+    """(customer_id, spent, orders) rows summing to customer_metrics just before `day`.
+
+    That is the latest earlier metrics partition P plus the customer_daily days after P: it
+    equals the sum over all days < D whenever P is exact, and reads one small partition
+    instead of a history that grows every day. Never raw sales history. The flag says
+    whether any such partition exists.
+    """
     previous = latest_metrics_before(fs, layout, day)
     after = previous[0] if previous else date.min
     newer_dirs = [uri for d, uri in customer_daily_dirs_before(fs, layout, day) if d > after]
-    history = today.select("customer_id", "spent", "orders")
+    history = spark.createDataFrame([], CUSTOMER_DAILY_HISTORY_DDL)
     if newer_dirs:
         earlier = spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*newer_dirs)
-        history = earlier.unionByName(history)
+        history = history.unionByName(earlier)
     if previous:
         carried = spark.read.schema(CUSTOMER_METRICS_CARRY_DDL).parquet(previous[1])
-        history = carried.select(
-            "customer_id",
-            F.col("total_spent").alias("spent"),
-            F.col("total_orders").alias("orders"),
-        ).unionByName(history)
+        history = history.unionByName(
+            carried.select(
+                "customer_id",
+                F.col("total_spent").alias("spent"),
+                F.col("total_orders").alias("orders"),
+            )
+        )
+    return history, bool(newer_dirs) or previous is not None
+
+
+def _write_metrics(
+    fs: LakeFs,
+    layout: LakeLayout,
+    day: date,
+    history: DataFrame,
+    customers: DataFrame,
+    *,
+    empty: bool,
+) -> None:
     _overwrite_partition(
         fs,
         customer_metrics(history, customers, day),
         layout.customer_metrics_root,
         layout.customer_metrics_partition(day),
         ("customer_id",),
-        empty=no_rows and not newer_dirs and previous is None,
+        empty=empty,
     )
 
 

@@ -89,6 +89,7 @@ class ManifestBuilder:
     snapshot: dict[str, Any] | None = None
     input_files: list[tuple[str, int]] = field(default_factory=list)  # (name, size)
     counts: LineCounts = field(default_factory=LineCounts)
+    rebuilt_metrics: list[str] = field(default_factory=list)  # later days, in date order
 
     def build(self, error: str | None = None) -> dict[str, Any]:
         d, layout, counts = self.run_date, self.layout, self.counts
@@ -115,6 +116,7 @@ class ManifestBuilder:
                 "customer_metrics": layout.customer_metrics_partition(d),
                 "quarantine": layout.quarantine_partition(d),
             },
+            "rebuilt": {"customer_metrics": list(self.rebuilt_metrics)},
             "input_files": {
                 "count": len(self.input_files),
                 "empty": [name for name, size in self.input_files if not size],

@@ -214,6 +214,11 @@ def check_manifest(
             f"rows_in ({rows_in}) != rows_valid ({rows_valid}) + "
             f"rows_quarantined ({rows_quarantined})",
         )
+    if rows_in == 0:
+        # The job fails an empty day itself; a success with no rows means nothing was checked.
+        raise CheckFailedError(
+            run_date, "rows_in", "the run claims success but read no rows (rows_in = 0)"
+        )
     if sum(reasons.values()) != rows_quarantined:
         raise CheckFailedError(
             run_date,

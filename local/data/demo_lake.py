@@ -15,6 +15,7 @@ from pathlib import Path
 from local.data.synthetic_sales import (
     RECIPE_CUSTOMERS,
     SALES_HEADER,
+    mark_complete,
     sales_file,
     write_csv,
     write_recipe_sample_lake,
@@ -59,4 +60,5 @@ def write_demo_lake(base: Path) -> list[str]:
     write_csv(sales_file(base, BAD_DAY, 1), SALES_HEADER, BAD_DAY_DEFECTS)
     invalid = sales_file(base, BAD_DAY).parent / "invalid_data.csv"
     invalid.write_text(RECIPE_INVALID_FILE, encoding="utf-8")
+    mark_complete(base, BAD_DAY)
     return [day.day for day in summary.days] + [BAD_DAY.isoformat()]

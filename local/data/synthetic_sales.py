@@ -6,6 +6,7 @@
 
 Layout written under --out:
     raw-data/sales/order_date=YYYY-MM-DD/part-0000.csv
+    raw-data/sales/order_date=YYYY-MM-DD/_SUCCESS          written last: the day is complete
     raw-data/customers/snapshot_date=YYYY-MM-DD/customers.csv
 
 A day's content depends only on (seed, day, sizes), never on which other days are generated,
@@ -26,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from sales_etl.layout import DEFAULT_COMPLETION_MARKER
 
 # Producers write the job's input contract: the same columns, in the same order.
 from sales_job.contract import CUSTOMER_COLUMNS as CUSTOMER_HEADER
@@ -188,6 +191,14 @@ def sales_file(base: Path, day: date, index: int = 0) -> Path:
     return base / "raw-data" / "sales" / f"order_date={day.isoformat()}" / f"part-{index:04d}.csv"
 
 
+def mark_complete(base: Path, day: date) -> Path:
+    """The producer's last write for a day: an empty completion marker beside its files."""
+    marker = sales_file(base, day).parent / DEFAULT_COMPLETION_MARKER
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_bytes(b"")
+    return marker
+
+
 def snapshot_file(base: Path, snapshot_date: date) -> Path:
     folder = f"snapshot_date={snapshot_date.isoformat()}"
     return base / "raw-data" / "customers" / folder / "customers.csv"
@@ -226,6 +237,7 @@ def write_synthetic_lake(
             path = sales_file(root, day, index)
             write_csv(path, SALES_HEADER, rows[index * size : (index + 1) * size])
             files.append(str(path))
+        mark_complete(root, day)
         summary.days.append(
             DaySummary(day.isoformat(), files, len(rows), dict(sorted(bad.items())))
         )
@@ -241,6 +253,7 @@ def write_recipe_sample_lake(base: str | Path) -> LakeSummary:
         rows = [row for row in RECIPE_SALES if row[5] == day_text]
         path = sales_file(root, date.fromisoformat(day_text))
         write_csv(path, SALES_HEADER, rows)
+        mark_complete(root, date.fromisoformat(day_text))
         summary.days.append(DaySummary(day_text, [str(path)], len(rows), {}))
     return summary
 

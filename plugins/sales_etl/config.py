@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from sales_etl.layout import DEFAULT_COMPLETION_MARKER
+
 CONFIG_VARIABLE = "sales_etl_config"
 
 # moto's default account id: the defaults work against the local endpoint out of the box.
@@ -41,6 +43,12 @@ class PipelineConfig:
     glue_timeout_minutes: int = 60
     lambda_function: str = "sales_etl_post_process"
     max_quarantine_ratio: float = 0.05
+    # A day is complete once its producer writes this file into the day's partition (the
+    # Hadoop/Spark convention). None: any CSV starts the run, for producers that cannot write
+    # a marker; a day delivered as several files may then be processed half-done.
+    completion_marker: str | None = DEFAULT_COMPLETION_MARKER
+    # Fewer data rows than this fail the day instead of overwriting it with nothing.
+    min_rows: int = 1
 
     def __post_init__(self) -> None:
         for check in _CHECKS:
@@ -76,7 +84,12 @@ def load_config(overrides: Mapping[str, Any] | str | None) -> PipelineConfig:
     return PipelineConfig(**overrides)
 
 
-_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "str | None": (str, type(None)),
+    "int": (int,),
+    "float": (int, float),
+}
 
 
 def _check_type(key: str, value: Any, annotation: Any) -> None:
@@ -102,6 +115,9 @@ _BUCKET = r"(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # Glue database, crawler and job names; Lambda function names.
 _GLUE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}"
 _LAMBDA_NAME = r"[A-Za-z0-9_-]{1,64}"
+# A plain file name the Glue job's listing skips (Spark's rule: a leading '_' or '.' hides a
+# file), so the marker is never read as data; no glob characters, so it names one key.
+_MARKER_NAME = r"[_.][A-Za-z0-9_.-]{1,254}"
 
 
 def _check_names(cfg: PipelineConfig) -> None:
@@ -127,6 +143,14 @@ def _check_names(cfg: PipelineConfig) -> None:
         "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
         cfg.glue_role_arn,
     )
+    if cfg.completion_marker is not None:
+        _require(
+            "completion_marker",
+            _match(_MARKER_NAME, cfg.completion_marker),
+            "must be a file name starting with '_' or '.' (letters, digits, '_', '.', '-'), "
+            "or null for any CSV",
+            cfg.completion_marker,
+        )
 
 
 def _check_glue_sizing(cfg: PipelineConfig) -> None:
@@ -159,6 +183,8 @@ def _check_thresholds(cfg: PipelineConfig) -> None:
         "must be between 0 and 1",
         cfg.max_quarantine_ratio,
     )
+    # 0 would let an empty day overwrite its partitions with nothing again.
+    _require("min_rows", cfg.min_rows >= 1, "must be at least 1", cfg.min_rows)
 
 
 _CHECKS = (_check_names, _check_glue_sizing, _check_thresholds)

@@ -93,4 +93,5 @@ def glue_job_arguments() -> dict[str, str]:
         "--run_date": RUN_DATE,
         "--data_uri": "s3://{{ pipeline_config().bucket }}",
         "--max_quarantine_ratio": "{{ max_quarantine_ratio() }}",
+        "--min_rows": _cfg("min_rows"),
     }

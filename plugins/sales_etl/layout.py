@@ -15,6 +15,10 @@ MANIFESTS_PREFIX = "manifests/"
 SCRIPTS_PREFIX = "scripts/"
 TEMP_PREFIX = "temp/"
 
+# The file a producer writes into a day's sales partition once every data file is there (the
+# Hadoop/Spark convention); configurable per environment as ``completion_marker``.
+DEFAULT_COMPLETION_MARKER = "_SUCCESS"
+
 GLUE_ENTRY_SCRIPT = "sales_etl_job.py"
 # The job's library package, zipped so the job definition names one fixed object.
 GLUE_LIBRARY_ZIP = "sales_etl_lib.zip"
@@ -35,6 +39,11 @@ def s3_uri(bucket: str, key: str = "") -> str:
 
 def sales_partition_prefix(run_date: str) -> str:
     return f"{RAW_SALES_PREFIX}order_date={run_date}/"
+
+
+def sales_ready_key(run_date: str, completion_marker: str | None) -> str:
+    """What makes a day ready: its completion marker's key, or with no marker a glob of any CSV."""
+    return sales_partition_prefix(run_date) + (completion_marker or "*.csv")
 
 
 def processed_table_prefix(table: str) -> str:

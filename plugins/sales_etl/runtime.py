@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import pass_context
 
 from sales_etl.config import CONFIG_VARIABLE, PipelineConfig, load_config
-from sales_etl.layout import manifest_key, s3_uri
+from sales_etl.layout import manifest_key, s3_uri, sales_ready_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ def resolve_run_date(context: Mapping[str, Any]) -> str:
             "this run has no logical date; trigger it with a logical date or the 'run_date' param"
         )
     return ds
+
+
+def sales_ready_pattern(context: Mapping[str, Any]) -> str:
+    """The sensor's key: the day's completion marker, or any CSV when the marker is off."""
+    return sales_ready_key(resolve_run_date(context), pipeline_config().completion_marker)
 
 
 def resolve_max_quarantine_ratio(context: Mapping[str, Any]) -> float:
@@ -90,5 +95,6 @@ TEMPLATE_MACROS: dict[str, Any] = {
     "pipeline_config": pipeline_config,
     "run_date": pass_context(resolve_run_date),
     "max_quarantine_ratio": pass_context(resolve_max_quarantine_ratio),
+    "sales_ready_key": pass_context(sales_ready_pattern),
     "post_process_payload": pass_context(post_process_payload),
 }

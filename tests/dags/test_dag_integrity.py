@@ -130,13 +130,15 @@ def test_processed_tables_are_assets_emitted_after_validation(dag):
 def test_every_task_renders_its_own_day(dag, config_variable):
     sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
     assert sensor.bucket_name == "sales-etl-local"
-    assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/*.csv"
+    # A day starts once its producer's completion marker landed, not on its first file.
+    assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/_SUCCESS"
 
     glue, _ = render(dag, "transform", "2024-01-15")
     assert glue.script_args == {
         "--run_date": "2024-01-15",
         "--data_uri": "s3://sales-etl-local",
         "--max_quarantine_ratio": "0.05",
+        "--min_rows": "1",
     }
     assert glue.script_location == "s3://sales-etl-local/scripts/sales_etl_job.py"
     assert glue.create_job_kwargs["DefaultArguments"]["--extra-py-files"] == (
@@ -152,6 +154,18 @@ def test_every_task_renders_its_own_day(dag, config_variable):
         "manifest_uri": "s3://sales-etl-local/manifests/run_date=2024-01-15/manifest.json",
         "max_quarantine_ratio": 0.05,
     }
+
+
+def test_completion_marker_and_min_rows_come_from_config(dag, config_variable):
+    config_variable(json.dumps({"completion_marker": "_READY", "min_rows": 50}))
+    sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
+    assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/_READY"
+    glue, _ = render(dag, "transform", "2024-01-15")
+    assert glue.script_args["--min_rows"] == "50"
+    # No marker: any CSV of the day starts the run, as before markers existed.
+    config_variable(json.dumps({"completion_marker": None}))
+    sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
+    assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/*.csv"
 
 
 def test_crawlers_render_targets_and_names(dag, config_variable):

@@ -13,12 +13,13 @@ import psutil
 import pytest
 
 from local.airflow.command_result import CommandResult
-from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES
+from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, SALES_HEADER
 from local.run_summary import catalog_tables, read_manifest, read_parquet_rows
 from sales_etl.layout import (
     PROCESSED_TABLES,
     processed_partition_prefix,
     quarantine_partition_prefix,
+    sales_partition_prefix,
 )
 from tests.e2e.conftest import DAYS, FAILING_DAY, Pipeline, RecordedRuns
 from tests.e2e.dag_runs import latest_xcom
@@ -185,6 +186,7 @@ def snapshot(pipeline: Pipeline, day: str) -> dict[str, Any]:
         result[name] = (len(keys), sorted(map(repr, rows)))
     manifest = read_manifest(s3, pipeline.cfg.bucket, day)
     manifest.pop("job_run_id")
+    manifest.pop("rebuilt")  # which later days existed when it ran; checked where it matters
     result["manifest"] = manifest
     return result
 
@@ -194,6 +196,7 @@ def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
 ) -> None:
     day = DAYS[0]
     before = snapshot(pipeline, day)
+    after_first_runs = snapshot(pipeline, DAYS[1])
     pipeline.aws.client("glue").start_crawler(Name=pipeline.cfg.raw_crawler)  # a crawl in flight
     outcome: dict[str, CommandResult] = {}
     started = time.time_ns()
@@ -212,6 +215,11 @@ def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
     assert outcome["run"].ok, outcome["run"].log_tail(80)
     assert "Waiting for the existing run to complete instead of failing" in log.read_text()
     assert snapshot(pipeline, day) == before
+    # The later day's customer_metrics was rebuilt on the rerun day, to the same rows.
+    later_metrics = processed_partition_prefix("customer_metrics", DAYS[1]).rstrip("/")
+    rebuilt = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, day)["rebuilt"]
+    assert rebuilt == {"customer_metrics": [f"s3://{pipeline.cfg.bucket}/{later_metrics}"]}
+    assert snapshot(pipeline, DAYS[1]) == after_first_runs
     # Airflow, the endpoint, Spark and the Lambda all ran: none listened beyond loopback.
     assert addresses and all(is_loopback(a) for a in addresses), addresses
 
@@ -289,3 +297,52 @@ def test_failing_lambda_fails_post_process_with_its_message(pipeline: Pipeline, 
     log = result.log_file.read_text()
     assert TASK_FAILED in log
     assert "manifest check exploded on purpose for 2024-01-15" in log
+
+
+SPLIT_DAY = "2024-01-22"
+SPLIT_FILES = {
+    "part-0000.csv": [("2201", "C001", "P001", "2", "29.99", SPLIT_DAY, "North")],
+    "part-0001.csv": [
+        ("2202", "C002", "P002", "1", "49.99", SPLIT_DAY, "South"),
+        ("2203", "C004", "P003", "3", "19.99", SPLIT_DAY, "East"),
+    ],
+}
+
+
+def put_sales_file(pipeline: Pipeline, name: str, body: str) -> None:
+    key = sales_partition_prefix(SPLIT_DAY) + name
+    pipeline.aws.client("s3").put_object(Bucket=pipeline.cfg.bucket, Key=key, Body=body)
+
+
+def csv_text(rows: list[tuple[str, ...]]) -> str:
+    return "\n".join([",".join(SALES_HEADER), *(",".join(r) for r in rows)]) + "\n"
+
+
+def test_a_day_in_two_files_waits_for_its_completion_marker(pipeline: Pipeline) -> None:
+    s3 = pipeline.aws.client("s3")
+    put_sales_file(pipeline, "part-0000.csv", csv_text(SPLIT_FILES["part-0000.csv"]))
+    outcome: dict[str, CommandResult] = {}
+    started = time.time_ns()
+    runner = threading.Thread(target=lambda: outcome.update(run=pipeline.run_day(SPLIT_DAY)))
+    runner.start()
+    try:
+        partition = f"s3://{pipeline.cfg.bucket}/{sales_partition_prefix(SPLIT_DAY)}"
+        log = wait_for_log_text(pipeline, f"Poking for key : {partition}", 120, started)
+        # The real sensor saw the first file and no marker: the run is still waiting.
+        time.sleep(2)
+        assert runner.is_alive()
+        assert "starting task_id=crawl_raw" not in log.read_text()
+        manifests = f"manifests/run_date={SPLIT_DAY}/"
+        assert s3.list_objects_v2(Bucket=pipeline.cfg.bucket, Prefix=manifests)["KeyCount"] == 0
+        # The producer finishes the day: the second file, then the marker.
+        put_sales_file(pipeline, "part-0001.csv", csv_text(SPLIT_FILES["part-0001.csv"]))
+        put_sales_file(pipeline, "_SUCCESS", "")
+    finally:
+        runner.join(RUN_TIMEOUT_SECONDS)
+    assert outcome["run"].ok, outcome["run"].log_tail(80)
+    manifest = read_manifest(s3, pipeline.cfg.bucket, SPLIT_DAY)
+    rows = [r for rows in SPLIT_FILES.values() for r in rows]
+    assert (manifest["status"], manifest["rows_in"], manifest["rows_valid"]) == ("succeeded", 3, 3)
+    assert manifest["input_files"]["count"] == 2  # the marker is not a data file
+    revenue = sum(int(r[3]) * Decimal(r[4]) for r in rows)
+    assert Decimal(manifest["total_revenue"]) == revenue

@@ -37,9 +37,24 @@ def row(order_id: str, customer: str = "C001", quantity: str = "2", price: str =
 
 FILES: dict[str, str | bytes] = {
     "00_good.csv": "\n".join([H, row("1001"), row("1002", "C002"), row("1003", "C003")]) + "\n",
-    "bad_header.csv": "order_id,customer_id,product_id,price,quantity,order_date,region\n"
+    # The expected names in another order, spaced: read by name (price and quantity swapped).
+    "reordered_header.csv": " price , order_id,customer_id,product_id,quantity,order_date,region\n"
+    + "\n".join(
+        ["10.00,1051,C001,P001,2,2024-01-15,North", "3.50,1052,C002,P002,4,2024-01-15,East"]
+    )
+    + "\n",
+    "missing_column.csv": "order_id,customer_id,product_id,quantity,price,order_date\n"
     + "\n".join([row("1101"), row("1102")])
     + "\n",
+    "unknown_column.csv": "order_id,customer_id,product_id,quantity,price,order_date,zone\n"
+    + row("1111")
+    + "\n",
+    "duplicated_column.csv": "order_id,order_id,product_id,quantity,price,order_date,region\n"
+    + row("1121")
+    + "\n",
+    "extra_column.csv": H + ",channel\n" + row("1131") + ",web\n",
+    # Case matters, as for the exact header: this is not a header, so it may be data.
+    "uppercase_header.csv": H.upper() + "\n" + row("1141") + "\n",
     "recipe_invalid.csv": "invalid,data,format\n",
     "wrong_columns.csv": "\n".join(
         [H, "1201,C001,P001,2,10.00,2024-01-15", row("1202") + ",extra", '1203,"C001,P001,2']
@@ -90,12 +105,23 @@ FILES: dict[str, str | bytes] = {
 }
 
 
-def data_lines(content: str | bytes) -> list[int]:
-    """Independent count: line numbers that are rows (non-blank, not a correct header)."""
+def non_blank_lines(content: str | bytes) -> list[tuple[int, str]]:
     text = content.decode("utf-8") if isinstance(content, bytes) else content
     lines = text.lstrip("\ufeff").splitlines()
-    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
-    if numbered and [f.strip() for f in numbered[0][1].split(",")] == list(SALES_COLUMNS):
+    return [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
+
+
+def has_header(content: str | bytes) -> bool:
+    """Independent rule: the first non-blank line names at least one expected column."""
+    numbered = non_blank_lines(content)
+    names = {f.strip().strip('"').strip() for f in numbered[0][1].split(",")} if numbered else set()
+    return bool(names & set(SALES_COLUMNS))
+
+
+def data_lines(content: str | bytes) -> list[int]:
+    """Independent count: line numbers that are rows (non-blank, not the header)."""
+    numbered = non_blank_lines(content)
+    if has_header(content):
         numbered = numbered[1:]
     return [i for i, _ in numbered]
 
@@ -147,13 +173,28 @@ def test_well_formed_file_is_all_valid(outcome):
     assert {r["customer_id"] for r in rows} == {"C001", "C002", "C003"}
 
 
-def test_wrong_header_quarantines_the_whole_file_including_its_first_line(outcome):
-    check_file(
-        outcome,
-        "bad_header.csv",
-        {1: Reason.BAD_HEADER, 2: Reason.BAD_HEADER, 3: Reason.BAD_HEADER},
-        [],
-    )
+def test_reordered_header_is_read_by_name(outcome):
+    rows = check_file(outcome, "reordered_header.csv", {}, [2, 3])
+    got = {r["order_id"]: (r["quantity"], str(r["price"]), str(r["amount"])) for r in rows}
+    assert got == {"1051": (2, "10.00", "20.00"), "1052": (4, "3.50", "14.00")}
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        ("missing_column.csv", [2, 3]),
+        ("unknown_column.csv", [2]),
+        ("duplicated_column.csv", [2]),
+        ("extra_column.csv", [2]),
+    ],
+)
+def test_header_with_a_missing_unknown_or_repeated_column_quarantines_its_rows(outcome, name, rows):
+    # The header line is a header, not a row: only the data lines are quarantined.
+    check_file(outcome, name, dict.fromkeys(rows, Reason.BAD_HEADER), [])
+
+
+def test_first_line_naming_no_column_is_a_quarantined_row(outcome):
+    check_file(outcome, "uppercase_header.csv", {1: Reason.BAD_HEADER, 2: Reason.BAD_HEADER}, [])
 
 
 def test_recipe_one_line_file_is_one_quarantined_row(outcome):
@@ -260,6 +301,7 @@ def test_manifest_reconciles_with_an_independent_line_count(outcome):
     )
     assert m["quarantine_ratio"] == pytest.approx(m["rows_quarantined"] / m["rows_in"])
     assert m["input_files"]["count"] == len(FILES)
+    assert m["lines"]["header"] == sum(has_header(c) for c in FILES.values())
     valid = [r for r in outcome["classified"] if r["line_kind"] == "row" and r["reason"] is None]
     assert m["rows_valid"] == len(valid)
     assert m["total_revenue"] == f"{sum(r['quantity'] * r['price'] for r in valid):.2f}"

@@ -24,6 +24,7 @@ def test_glue_style_argv_is_parsed_locally_and_unknown_arguments_are_ignored():
     assert args.run_date == date(2024, 1, 15)
     assert args.data_uri == "s3://bucket"
     assert args.max_quarantine_ratio == 0.05
+    assert args.min_rows == 1
     assert args.job_run_id == "jr_abc"
 
 
@@ -42,6 +43,14 @@ def test_glue_style_argv_is_parsed_locally_and_unknown_arguments_are_ignored():
         (
             ["--run_date", "2024-01-15", "--data_uri", "/x", "--max_quarantine_ratio", "lots"],
             "--max_quarantine_ratio must be a number in [0, 1], got 'lots'",
+        ),
+        (
+            ["--run_date", "2024-01-15", "--data_uri", "/x", "--min_rows", "0"],
+            "--min_rows must be a whole number >= 1, got '0'",
+        ),
+        (
+            ["--run_date", "2024-01-15", "--data_uri", "/x", "--min_rows", "ten"],
+            "--min_rows must be a whole number >= 1, got 'ten'",
         ),
         (["--run_dat", "2024-01-15", "--data_uri", "/x"], "missing required argument --run_date"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,7 @@ def tree_size(folder: Path) -> int:
 
 def manifest_without_uris(base: Path, day: str) -> dict:
     m = read_manifest(base, day)
-    return {k: v for k, v in m.items() if k not in ("inputs", "outputs")}
+    return {k: v for k, v in m.items() if k not in ("inputs", "outputs", "rebuilt")}
 
 
 def test_reruns_are_identical_read_only_their_day_and_touch_no_other_day(spark, tmp_path):
@@ -101,22 +103,34 @@ def test_reruns_are_identical_read_only_their_day_and_touch_no_other_day(spark, 
         values = [tuple(r[k] for k in key) for r in rows]
         assert len(values) > 1 and values == sorted(values), table
 
-    # The day's raw data is replaced by a header-only file: a rerun leaves no stale rows.
-    metrics_before = read_partition(spark, output_dir(tmp_path, "customer_metrics", days[0]))
+    # The day's raw data is replaced by a header-only file and an empty one: the rerun fails,
+    # naming the day, the partition and the files, and overwrites nothing of that day.
+    processed = ("daily_sales", "customer_daily", "customer_metrics")
+    before = {t: partition_state(tmp_path, t, days[1]) for t in processed}
     shutil.rmtree(sales_dir(tmp_path, days[1]))
     write_file(sales_dir(tmp_path, days[1]) / "part-0000.csv", SALES_HEADER + "\n")
-    manifest = run_day(spark, tmp_path, days[1])
-    assert (manifest["status"], manifest["rows_in"], manifest["total_revenue"]) == (
-        "succeeded",
-        0,
-        "0.00",
+    write_file(sales_dir(tmp_path, days[1]) / "part-0001.csv", "")
+    partition = f"file://{sales_dir(tmp_path, days[1])}"
+    manifest = expect_failure(
+        spark,
+        tmp_path,
+        days[1],
+        f"0 data rows in {partition}, at least 1 required",
+        "files seen: part-0000.csv (",
+        "part-0001.csv (0 bytes)",
+        expect_no_outputs=False,
     )
-    for table in PER_DAY_TABLES:
-        assert not output_dir(tmp_path, table, days[1]).exists(), table
-    # customer_metrics as of that day now holds only the earlier day's totals.
-    metrics = read_partition(spark, output_dir(tmp_path, "customer_metrics", days[1]))
-    assert metrics == metrics_before
+    assert (manifest["rows_in"], manifest["lines"]["header"]) == (0, 1)
+    assert {t: partition_state(tmp_path, t, days[1]) for t in processed} == before
+    assert not output_dir(tmp_path, "quarantine", days[1]).exists()  # no rows, none rejected
     assert {t: partition_state(tmp_path, t, days[0]) for t in TABLES} == earlier
+
+
+def test_min_rows_is_a_configurable_floor(spark, tmp_path):
+    write_customers(tmp_path)
+    write_sales(tmp_path, "2024-01-15", ["1,C001,P1,1,1.00,2024-01-15,North"])
+    expect_failure(spark, tmp_path, "2024-01-15", "1 data rows", "at least 2", min_rows="2")
+    assert run_day(spark, tmp_path, "2024-01-15", min_rows="1")["status"] == "succeeded"
 
 
 def test_days_in_any_order_give_the_same_per_day_outputs(spark, tmp_path):
@@ -135,13 +149,77 @@ def test_days_in_any_order_give_the_same_per_day_outputs(spark, tmp_path):
             assert files == partition_state(backward, table, d), (table, d)
         assert manifest_without_uris(forward, d) == manifest_without_uris(backward, d)
 
-    # customer_metrics as of D is exact once every day <= D was processed: the last day ran
-    # first backward, so it lacks the earlier days until it is rerun.
-    last = days[-1]
-    complete = partition_state(forward, "customer_metrics", last)
-    assert partition_state(backward, "customer_metrics", last) != complete
-    run_day(spark, backward, last, max_quarantine_ratio="1")
-    assert partition_state(backward, "customer_metrics", last) == complete
+    # customer_metrics too: processing an earlier day rebuilds every later day's metrics.
+    for d in days:
+        complete = partition_state(forward, "customer_metrics", d)
+        assert partition_state(backward, "customer_metrics", d) == complete, d
+    assert read_manifest(backward, days[0])["rebuilt"] == {
+        "customer_metrics": [f"file://{output_dir(backward, 'customer_metrics', days[1])}"]
+    }
+    assert read_manifest(forward, days[0])["rebuilt"] == {"customer_metrics": []}
+
+
+def raw_orders(base: Path, day: str) -> list[dict[str, str]]:
+    rows = []
+    for path in sorted(sales_dir(base, day).glob("*.csv")):
+        with path.open(newline="") as f:
+            rows.extend(csv.DictReader(f))
+    return rows
+
+
+def metrics_from_scratch(base: Path, days: list[str], as_of: str) -> list[dict]:
+    """customer_metrics as of a day in plain Python from the raw CSV rows (all valid here)."""
+    with (base / "raw-data/customers/snapshot_date=2024-03-01/customers.csv").open() as f:
+        names = {c["customer_id"]: (c["name"], c["status"]) for c in csv.DictReader(f)}
+    spent: dict[str, Decimal] = {}
+    orders: dict[str, int] = {}
+    for day in (d for d in days if d <= as_of):
+        for o in raw_orders(base, day):
+            amount = int(o["quantity"]) * Decimal(o["price"])
+            spent[o["customer_id"]] = spent.get(o["customer_id"], Decimal(0)) + amount
+            orders[o["customer_id"]] = orders.get(o["customer_id"], 0) + 1
+    return [
+        {
+            "customer_id": c,
+            "name": names[c][0],
+            "status": names[c][1],
+            "total_spent": spent[c],
+            "total_orders": orders[c],
+            "avg_order_value": (spent[c] / orders[c]).quantize(Decimal("0.01"), ROUND_HALF_UP),
+        }
+        for c in sorted(spent)
+    ]
+
+
+def test_rerunning_an_earlier_day_rebuilds_every_later_day_exactly(spark, tmp_path):
+    summary = write_synthetic_lake(
+        tmp_path, start=date(2024, 3, 1), days=5, orders_per_day=30, customers=10, seed=5
+    )
+    days = [d.day for d in summary.days]
+    for d in days:
+        run_day(spark, tmp_path, d)
+    # Day 2 is re-delivered: orders dropped, quantities changed, one new order.
+    day2 = sales_dir(tmp_path, days[1]) / "part-0000.csv"
+    orders = raw_orders(tmp_path, days[1])[4:]
+    for o in orders[::3]:
+        o["quantity"] = str(int(o["quantity"]) + 2)
+    orders.append({**orders[0], "order_id": "990001", "quantity": "7"})
+    write_file(day2, "\n".join([SALES_HEADER, *(",".join(o.values()) for o in orders)]) + "\n")
+    later_day_files = {d: partition_state(tmp_path, "customer_daily", d) for d in days[2:]}
+
+    manifest = run_day(spark, tmp_path, days[1])
+
+    assert manifest["rebuilt"]["customer_metrics"] == [
+        f"file://{output_dir(tmp_path, 'customer_metrics', d)}" for d in days[2:]
+    ]
+    for d in days[1:]:
+        got = [
+            {k: v for k, v in r.items() if k != "as_of_date"}
+            for r in read_partition(spark, output_dir(tmp_path, "customer_metrics", d))
+        ]
+        assert got == metrics_from_scratch(tmp_path, days, d), d
+    # Later days' own outputs are not rewritten: only their metrics.
+    assert {d: partition_state(tmp_path, "customer_daily", d) for d in days[2:]} == later_day_files
 
 
 def test_metrics_build_on_the_previous_day_not_on_the_whole_history(spark, tmp_path):
@@ -155,7 +233,27 @@ def test_metrics_build_on_the_previous_day_not_on_the_whole_history(spark, tmp_p
     assert partition_state(tmp_path, "customer_metrics", days[-1]) == complete
 
 
-def expect_failure(spark, base: Path, day: str, *fragments: str, **extra: str) -> dict:
+def test_a_later_day_that_cannot_be_rebuilt_fails_the_rerun_before_any_write(spark, tmp_path):
+    days = small_lake(tmp_path, days=2)
+    for d in days:
+        run_day(spark, tmp_path, d, max_quarantine_ratio="1")
+    before = {t: partition_state(tmp_path, t, days[0]) for t in TABLES}
+    # A snapshot folder for the later day without files: its metrics cannot be rebuilt.
+    (tmp_path / f"raw-data/customers/snapshot_date={days[1]}").mkdir()
+    expect_failure(
+        spark,
+        tmp_path,
+        days[0],
+        f"cannot rebuild customer_metrics as of {days[1]}",
+        expect_no_outputs=False,
+        max_quarantine_ratio="1",
+    )
+    assert {t: partition_state(tmp_path, t, days[0]) for t in TABLES} == before
+
+
+def expect_failure(
+    spark, base: Path, day: str, *fragments: str, expect_no_outputs: bool = True, **extra: str
+) -> dict:
     with pytest.raises(SalesEtlError) as caught:
         run_day(spark, base, day, **extra)
     message = str(caught.value)
@@ -165,8 +263,9 @@ def expect_failure(spark, base: Path, day: str, *fragments: str, **extra: str) -
     assert manifest["status"] == "failed"
     assert manifest["error"] == message
     assert manifest["rows_in"] == manifest["rows_valid"] + manifest["rows_quarantined"]
-    for table in ("daily_sales", "customer_daily", "customer_metrics"):
-        assert not output_dir(base, table, day).exists(), table
+    if expect_no_outputs:  # a day that had output before is checked by its caller
+        for table in ("daily_sales", "customer_daily", "customer_metrics"):
+            assert not output_dir(base, table, day).exists(), table
     return manifest
 
 

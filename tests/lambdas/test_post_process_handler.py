@@ -332,6 +332,19 @@ def test_bad_environment_threshold_is_named(
             id="status-failed",
         ),
         pytest.param(
+            {
+                "rows_in": 0,
+                "rows_valid": 0,
+                "rows_quarantined": 0,
+                "quarantine_reasons": {},
+                "quarantine_ratio": 0.0,
+                "total_revenue": "0.00",
+            },
+            "rows_in",
+            "the run claims success but read no rows",
+            id="succeeded-with-no-rows",
+        ),
+        pytest.param(
             {"run_date": "2024-01-14"},
             "run_date",
             "is for run_date '2024-01-14'",

@@ -20,6 +20,12 @@ def test_partial_override_keeps_the_other_defaults():
     assert cfg.glue_job == PipelineConfig().glue_job
 
 
+def test_completion_marker_defaults_to_success_and_can_be_turned_off():
+    assert load_config(None).completion_marker == "_SUCCESS"
+    assert load_config('{"completion_marker": null}').completion_marker is None
+    assert load_config({"min_rows": 100}).min_rows == 100
+
+
 def test_mapping_and_json_give_the_same_config():
     assert load_config({"glue_job": "j"}) == load_config('{"glue_job": "j"}')
 
@@ -48,6 +54,11 @@ def test_config_is_immutable():
         ('{"max_quarantine_ratio": "5%"}', "'max_quarantine_ratio' must be float, got str"),
         ('{"raw_table_prefix": "Raw-"}', "'raw_table_prefix' must be lowercase"),
         ('{"bucket": null}', "'bucket' must be str, got NoneType"),
+        ('{"completion_marker": "done.txt"}', "'completion_marker' must be a file name starting"),
+        ('{"completion_marker": "_a/_b"}', "'completion_marker' must be a file name starting"),
+        ('{"completion_marker": "_*"}', "'completion_marker' must be a file name starting"),
+        ('{"completion_marker": 1}', "'completion_marker' must be str | None, got int"),
+        ('{"min_rows": 0}', "'min_rows' must be at least 1"),
     ],
 )
 def test_invalid_values_are_rejected_naming_the_key(overrides, message):
