@@ -5,8 +5,9 @@ alive) -> SUCCEEDED | FAILED | TIMEOUT | STOPPED, and is only marked finished af
 outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script runs as
 ``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in the endpoint's warm Spark
 worker (``warm_spark``) when that is free, else as ``sys.executable <script> ...`` in a new
-process group; its stdout/stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` and
-``/aws-glue/jobs/error`` (log stream = run id) while it runs. The script sees mirror paths in
+process group; its stdout and stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` while
+it runs, and the endpoint's own notes go to ``/aws-glue/jobs/error``, both in the stream
+``<run id>-driver`` as on Glue 5.0. The script sees mirror paths in
 place of ``s3://`` URIs; what it reports (log lines, ``ErrorMessage``, small JSON files such as
 its manifest) is written back in ``s3://`` terms on the way out, as a run on Glue would name it.
 """
@@ -35,6 +36,10 @@ from local.endpoint.warm_spark import ScriptRequest, WarmRun
 LOG_GROUP = "/aws-glue/jobs"
 OUTPUT_GROUP = f"{LOG_GROUP}/output"
 ERROR_GROUP = f"{LOG_GROUP}/error"
+# Glue 5.0 writes a run's user stdout and stderr to the output group and system logs to the
+# error group, in streams named <run id>-driver (and <run id>-executorN): see "Logging for AWS
+# Glue jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
+DRIVER_STREAM_SUFFIX = "-driver"
 DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
 LOG_FLUSH_SECONDS = 0.5
 
@@ -205,12 +210,7 @@ class GlueJobRunner:
 
     def _execute(self, staged: StagedRun) -> tuple[int, str]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        out_log = LogStreamWriter(
-            self.run.account_id, self.run.region, OUTPUT_GROUP, self.run.job_run_id
-        )
-        err_log = LogStreamWriter(
-            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
-        )
+        driver_log = self._driver_log(OUTPUT_GROUP)
         lines: queue.Queue[tuple[LogStreamWriter, str] | None] = queue.Queue()
         stderr_lines: list[str] = []
         with (
@@ -226,11 +226,11 @@ class GlueJobRunner:
             public = staged.to_s3_uris
             readers = [
                 threading.Thread(
-                    target=_pump, args=(script.stdout, out_file, out_log, public, lines, None)
+                    target=_pump, args=(script.stdout, out_file, driver_log, public, lines, None)
                 ),
                 threading.Thread(
                     target=_pump,
-                    args=(script.stderr, err_file, err_log, public, lines, stderr_lines),
+                    args=(script.stderr, err_file, driver_log, public, lines, stderr_lines),
                 ),
             ]
             for reader in readers:
@@ -296,9 +296,7 @@ class GlueJobRunner:
 
     def _sync_back(self, staged: StagedRun) -> str | None:
         errors = []
-        log = LogStreamWriter(
-            self.run.account_id, self.run.region, ERROR_GROUP, self.run.job_run_id
-        )
+        log = self._driver_log(ERROR_GROUP)
         for mirror in staged.mirrors:
             try:
                 report = mirror.sync_up()
@@ -312,6 +310,10 @@ class GlueJobRunner:
                 ]
             )
         return f"syncing job output back to S3 failed: {'; '.join(errors)}" if errors else None
+
+    def _driver_log(self, group: str) -> LogStreamWriter:
+        stream = self.run.job_run_id + DRIVER_STREAM_SUFFIX
+        return LogStreamWriter(self.run.account_id, self.run.region, group, stream)
 
     def _finish(self, state: str, error: str | None) -> None:
         if self.finished_monotonic is None:
