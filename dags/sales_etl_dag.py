@@ -78,6 +78,8 @@ with DAG(
         retry_limit=0,  # Airflow owns retries; a Glue-level retry would hide them
         update_config=True,
         stop_job_run_on_kill=True,
+        # A retry after a cleared or timed-out deferral re-attaches to the run still going.
+        resume_glue_job_on_retry=True,
         deferrable=True,
         verbose=True,
         waiter_delay=tasks.POLL_SECONDS,

@@ -46,6 +46,12 @@ CRAWL_TIMEOUT = timedelta(minutes=30)
 # timeout and the deferral cap (delay x attempts) sit above it so Airflow never orphans a run.
 GLUE_TASK_TIMEOUT = timedelta(minutes=90)
 GLUE_MAX_POLLS = int(GLUE_TASK_TIMEOUT.total_seconds() // POLL_SECONDS)
+GLUE_DEFERRAL_CAP = timedelta(seconds=POLL_SECONDS * GLUE_MAX_POLLS)
+# Room between the Glue job's own Timeout and Airflow giving up: the run's start-up (Timeout
+# counts from when it runs, not from StartJobRun) and the poll that sees it end.
+GLUE_START_ALLOWANCE = timedelta(minutes=10)
+_GLUE_WATCH = min(GLUE_TASK_TIMEOUT, GLUE_DEFERRAL_CAP) - GLUE_START_ALLOWANCE
+MAX_GLUE_TIMEOUT_MINUTES = int(_GLUE_WATCH.total_seconds() - POLL_SECONDS) // 60
 # A data-contract failure would fail again; one retry covers transient service errors.
 GLUE_RETRIES = 1
 

@@ -74,6 +74,38 @@ def test_job_runs_script_with_merged_arguments_and_writes_output(aws: Aws, bucke
     assert [(r["Id"], r["JobRunState"]) for r in runs] == [(run_id, "SUCCEEDED")]
 
 
+def test_get_job_runs_pages_newest_first_with_each_runs_arguments(aws: Aws, bucket: str) -> None:
+    # The provider's resume_glue_job_on_retry pages GetJobRuns (MaxResults 50, NextToken) and
+    # matches a run by its --airflow_task_uuid argument.
+    job, _ = create_job(
+        aws, bucket, script('print("ok")'), ExecutionProperty={"MaxConcurrentRuns": 3}
+    )
+    started = [
+        aws.glue.start_job_run(JobName=job, Arguments={"--airflow_task_uuid": f"try-{n}"})[
+            "JobRunId"
+        ]
+        for n in range(3)
+    ]
+    pages, token = [], None
+    while True:
+        response = aws.glue.get_job_runs(
+            JobName=job, MaxResults=2, **({"NextToken": token} if token else {})
+        )
+        pages.append(
+            [(r["Id"], r["Arguments"]["--airflow_task_uuid"]) for r in response["JobRuns"]]
+        )
+        token = response.get("NextToken")
+        if not token:
+            break
+    for run_id in started:
+        wait_for_job_run(aws, job, run_id)
+
+    assert pages == [
+        [(started[2], "try-2"), (started[1], "try-1")],
+        [(started[0], "try-0")],
+    ]
+
+
 def test_failing_script_reports_the_exception_line(aws: Aws, bucket: str) -> None:
     job, _ = create_job(
         aws,

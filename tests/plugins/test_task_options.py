@@ -54,3 +54,16 @@ def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
 def test_out_of_range_options_name_the_option(reload_tasks, key, value, message):
     with pytest.raises(ValueError, match=message):
         reload_tasks(**{key: value})
+
+
+@pytest.mark.parametrize("poll_seconds", ["0.2", "7", "30", "600"])
+def test_glue_timeout_limit_ends_a_run_before_airflow_stops_watching(reload_tasks, poll_seconds):
+    tasks = reload_tasks(poll_seconds=poll_seconds)
+    glue_timeout = timedelta(minutes=tasks.MAX_GLUE_TIMEOUT_MINUTES)
+    watched = min(tasks.GLUE_TASK_TIMEOUT, tasks.GLUE_DEFERRAL_CAP)
+    assert timedelta(seconds=tasks.POLL_SECONDS * tasks.GLUE_MAX_POLLS) == tasks.GLUE_DEFERRAL_CAP
+    assert glue_timeout + tasks.GLUE_START_ALLOWANCE + timedelta(seconds=tasks.POLL_SECONDS) <= (
+        watched
+    )
+    # The default config fits whatever the poll interval.
+    assert tasks.MAX_GLUE_TIMEOUT_MINUTES >= 60
