@@ -53,7 +53,7 @@ GLUE_START_ALLOWANCE = timedelta(minutes=10)
 _GLUE_WATCH = min(GLUE_TASK_TIMEOUT, GLUE_DEFERRAL_CAP) - GLUE_START_ALLOWANCE
 MAX_GLUE_TIMEOUT_MINUTES = int(_GLUE_WATCH.total_seconds() - POLL_SECONDS) // 60
 # A data-contract failure would fail again; one retry covers transient service errors.
-GLUE_RETRIES = 1
+GLUE_RETRIES = int(_seconds_option("glue_retries", 1, 0, 3))
 
 LAMBDA_TIMEOUT = timedelta(minutes=16)
 # Wait for the function's own 15-minute maximum, and never retry at the botocore level:

@@ -88,6 +88,10 @@ def s3_objects(pipeline: Pipeline, prefix: str) -> list[dict[str, Any]]:
     return s3.list_objects_v2(Bucket=pipeline.cfg.bucket, Prefix=prefix).get("Contents", [])
 
 
+def test_successful_runs_send_no_alert(pipeline: Pipeline, completed) -> None:
+    assert pipeline.alerts.take() == []
+
+
 def test_crawlers_catalog_raw_and_processed_tables(pipeline: Pipeline, completed) -> None:
     glue = pipeline.aws.client("glue")
     tables = catalog_tables(glue, pipeline.cfg.glue_database)
@@ -264,6 +268,21 @@ def test_failing_glue_job_fails_transform_with_the_jobs_message(pipeline: Pipeli
     assert "max_quarantine_ratio 0.0" in manifest["error"]
     assert manifest["status"] == "failed"
     assert manifest["quarantine_reasons"] == {"unknown_customer": 1}
+    # The endpoint writes only Glue 5.0's <run id>-driver streams, which the provider does not
+    # read: the cause reaches the task log through the failure callback (GetJobRun, manifest).
+    run_id = manifest["job_run_id"]
+    cause = f"sales_job.daily_run.SalesEtlError: {manifest['error']}"
+    reason = (
+        f"Reason: Glue job {pipeline.cfg.glue_job} run {run_id}: FAILED: {cause};"
+        f" manifest: {manifest['error']}"
+    )
+    assert reason in log
+    [alert] = pipeline.alerts.take()
+    # `airflow tasks test` does not count tries: a scheduled run's first try reports 1.
+    assert alert["Subject"] == f"sales_etl {day}: transform failed (try 0)"
+    lines = alert["Message"].splitlines()
+    assert lines[:2] == ["DAG: sales_etl", f"Day: {day}"]
+    assert lines[3:] == ["Task: transform", "Try: 0", reason]
 
 
 FAILING_HANDLER = """
@@ -296,4 +315,11 @@ def test_failing_lambda_fails_post_process_with_its_message(pipeline: Pipeline, 
 
     log = result.log_file.read_text()
     assert TASK_FAILED in log
-    assert "manifest check exploded on purpose for 2024-01-15" in log
+    reason = (
+        "Reason: Lambda sales_etl_failing_check RuntimeError:"
+        " manifest check exploded on purpose for 2024-01-15"
+    )
+    assert reason in log
+    [alert] = pipeline.alerts.take()
+    assert alert["Subject"] == "sales_etl 2024-01-15: post_process failed (try 0)"
+    assert alert["Message"].splitlines()[3:] == ["Task: post_process", "Try: 0", reason]

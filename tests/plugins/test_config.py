@@ -48,6 +48,7 @@ def test_config_is_immutable():
         ('{"max_quarantine_ratio": "5%"}', "'max_quarantine_ratio' must be float, got str"),
         ('{"raw_table_prefix": "Raw-"}', "'raw_table_prefix' must be lowercase"),
         ('{"bucket": null}', "'bucket' must be str, got NoneType"),
+        ('{"alert_topic_arn": "alerts"}', "'alert_topic_arn' must be empty or an SNS topic ARN"),
     ],
 )
 def test_invalid_values_are_rejected_naming_the_key(overrides, message):
