@@ -17,6 +17,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
 
 from sales_etl import glue_resources as glue
 from sales_etl import tasks
+from sales_etl.alerts import alert_on_failure
 from sales_etl.layout import PROCESSED_TABLES
 from sales_etl.params import MANUAL_RUN_PARAMS
 from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
@@ -38,7 +39,8 @@ with DAG(
     # time, in date order, keeps backfills exact.
     max_active_runs=1,
     dagrun_timeout=tasks.DAGRUN_TIMEOUT,
-    default_args=tasks.DEFAULT_ARGS,
+    # A task's final failure logs its reason and alerts the topic in config.
+    default_args={**tasks.DEFAULT_ARGS, "on_failure_callback": alert_on_failure},
     params=MANUAL_RUN_PARAMS,
     user_defined_macros=TEMPLATE_MACROS,
     tags=["sales", "etl", "glue", "lambda"],
@@ -81,6 +83,8 @@ with DAG(
         retry_limit=0,  # Airflow owns retries; a Glue-level retry would hide them
         update_config=True,
         stop_job_run_on_kill=True,
+        # A retry after a cleared or timed-out deferral re-attaches to the run still going.
+        resume_glue_job_on_retry=True,
         deferrable=True,
         verbose=True,
         waiter_delay=tasks.POLL_SECONDS,

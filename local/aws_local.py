@@ -14,6 +14,8 @@ import boto3
 from botocore.config import Config
 
 REGION = "us-east-1"
+# The SNS topic local runs send failure alerts to (created by local/provision.py).
+ALERT_TOPIC = "sales-etl-alerts"
 FAKE_ACCESS_KEY = "test"
 FAKE_SECRET_KEY = "test"
 FAKE_SESSION_TOKEN = "test"

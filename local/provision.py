@@ -2,7 +2,8 @@
 
     python -m local.provision [--endpoint-url http://127.0.0.1:4599]
 
-``provision`` creates the bucket, the two IAM roles and an SNS topic, then publishes the Glue
+``provision`` creates the bucket, the two IAM roles and two SNS topics (the Lambda's notices,
+the DAG's failure alerts), then publishes the Glue
 job and the Lambda with the same ``deploy.artifacts`` functions the MWAA deploy uses against
 AWS. ``seed`` does that and uploads a raw-data lake: every local run (the demo, `make
 airflow`, the end-to-end and backfill tests) seeds its endpoint through it. The command seeds
@@ -30,7 +31,7 @@ from deploy.artifacts import (
     publish_lambda,
 )
 from deploy.lambda_environment import post_process_environment
-from local.aws_local import REGION
+from local.aws_local import ALERT_TOPIC, REGION
 from local.data.demo_lake import write_demo_lake
 from local.endpoint_clients import EndpointClients
 from local.repo import REPO_ROOT
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 LAMBDA_ROLE = "sales-etl-post-process"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 GLUE_SERVICE = "glue.amazonaws.com"
-NOTIFY_TOPIC = "sales-etl-quarantine"
 DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4599"
 
 Written = TypeVar("Written")
@@ -90,7 +90,8 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     ensure_bucket(s3, cfg.bucket, REGION)
     ensure_role(iam, cfg.glue_role_arn.rsplit("/", 1)[-1], GLUE_SERVICE)
     lambda_role = ensure_role(iam, LAMBDA_ROLE, LAMBDA_SERVICE)
-    topic_arn = aws.client("sns").create_topic(Name=NOTIFY_TOPIC)["TopicArn"]
+    # One topic, as the stack's AlertTopic: the Lambda's quarantine notices and failure alerts.
+    topic_arn = aws.client("sns").create_topic(Name=ALERT_TOPIC)["TopicArn"]
     # The stack creates these; the Glue and Lambda roles are not allowed to.
     ensure_database(aws.client("glue"), cfg.glue_database)
     ensure_log_group(aws.client("logs"), f"/aws/lambda/{cfg.lambda_function}")

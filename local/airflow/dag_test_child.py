@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from airflow.sdk.execution_time import supervisor
 
     write_default_airflow_configuration_if_needed()
+    _failure_callbacks_see_the_error()
     # One in-process Execution API for every task of every run (see the module docstring).
     supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)
     cli = cli_parser.get_parser()
@@ -75,6 +76,24 @@ def _environment_added(extra: dict[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _failure_callbacks_see_the_error() -> None:
+    """Give a task's failure callbacks its error, as a worker does.
+
+    A worker's task runner (``task_runner.main``) sets ``context["exception"]`` before it
+    runs the callbacks; ``dags test`` runs each task in process
+    (``supervisor.run_task_in_process``), which calls the same ``finalize`` without it.
+    """
+    from airflow.sdk.execution_time import task_runner
+
+    finalize = task_runner.finalize
+
+    def finalize_with_error(ti: Any, state: Any, context: Any, log: Any, error: Any = None) -> None:
+        context["exception"] = error
+        finalize(ti, state, context, log, error)
+
+    task_runner.finalize = finalize_with_error
 
 
 def _warm_up(in_process_api_server: Callable[[], Any]) -> None:

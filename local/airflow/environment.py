@@ -13,8 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from local.aws_local import FAKE_CREDENTIALS, REGION, aws_connection
+from local.aws_local import ALERT_TOPIC, FAKE_CREDENTIALS, REGION, aws_connection
 from local.repo import REPO_ROOT
+from sales_etl.config import LOCAL_ACCOUNT_ID
+
+# Local runs alert the topic local/provision.py creates, unless the overrides say otherwise.
+LOCAL_ALERT_TOPIC_ARN = f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT_ID}:{ALERT_TOPIC}"
 
 
 def aws_client_environment(endpoint_url: str) -> dict[str, str]:
@@ -65,7 +69,9 @@ def airflow_environment(
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             # Local crawls and jobs finish in seconds: poll their state often.
             "AIRFLOW__SALES_ETL__POLL_SECONDS": "0.2",
-            "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(dict(config_overrides or {})),
+            "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(
+                {"alert_topic_arn": LOCAL_ALERT_TOPIC_ARN, **(config_overrides or {})}
+            ),
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
     )

@@ -5,8 +5,9 @@ alive) -> SUCCEEDED | FAILED | TIMEOUT | STOPPED, and is only marked finished af
 outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script runs as
 ``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in the endpoint's warm Spark
 worker (``warm_spark``) when that is free, else as ``sys.executable <script> ...`` in a new
-process group; its stdout/stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` and
-``/aws-glue/jobs/error`` (log stream = run id) while it runs. The script sees mirror paths in
+process group; its stdout and stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` while
+it runs, and the endpoint's own notes go to ``/aws-glue/jobs/error``, both in the stream
+``<run id>-driver`` as on Glue 5.0. The script sees mirror paths in
 place of ``s3://`` URIs; what it reports (log lines, ``ErrorMessage``, small JSON files such as
 its manifest) is written back in ``s3://`` terms on the way out, as a run on Glue would name it.
 """
@@ -36,6 +37,10 @@ from local.endpoint.warm_spark import ScriptRequest, WarmRun
 LOG_GROUP = "/aws-glue/jobs"
 OUTPUT_GROUP = f"{LOG_GROUP}/output"
 ERROR_GROUP = f"{LOG_GROUP}/error"
+# Glue 5.0 writes a run's user stdout and stderr to the output group and system logs to the
+# error group, in streams named <run id>-driver (and <run id>-executorN): see "Logging for AWS
+# Glue jobs", https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html
+DRIVER_STREAM_SUFFIX = "-driver"
 DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
 LOG_FLUSH_SECONDS = 0.5
 
@@ -206,8 +211,7 @@ class GlueJobRunner:
 
     def _execute(self, staged: StagedRun) -> tuple[int, str]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        out_log = self._log_writer(OUTPUT_GROUP)
-        err_log = self._log_writer(ERROR_GROUP)
+        driver_log = self._driver_log(OUTPUT_GROUP)
         lines: queue.Queue[tuple[LogStreamWriter, str] | None] = queue.Queue()
         stderr_lines: list[str] = []
         with (
@@ -223,11 +227,11 @@ class GlueJobRunner:
             public = staged.to_s3_uris
             readers = [
                 threading.Thread(
-                    target=_pump, args=(script.stdout, out_file, out_log, public, lines, None)
+                    target=_pump, args=(script.stdout, out_file, driver_log, public, lines, None)
                 ),
                 threading.Thread(
                     target=_pump,
-                    args=(script.stderr, err_file, err_log, public, lines, stderr_lines),
+                    args=(script.stderr, err_file, driver_log, public, lines, stderr_lines),
                 ),
             ]
             for reader in readers:
@@ -293,7 +297,7 @@ class GlueJobRunner:
 
     def _sync_back(self, staged: StagedRun) -> str | None:
         errors = []
-        log = self._log_writer(ERROR_GROUP)
+        log = self._driver_log(ERROR_GROUP)
         for mirror in staged.mirrors:
             try:
                 report = mirror.sync_up()
@@ -327,13 +331,14 @@ class GlueJobRunner:
             prefix = {"s3:prefix": folder}
             log.record(GLUE_ROLE_ACCESS_KEY, "s3:ListBucket", iam_arns.s3_bucket(bucket), prefix)
 
-    def _log_writer(self, group: str) -> LogStreamWriter:
-        """The run's stream in ``group``, written as the Glue role (as Glue delivers it)."""
+    def _driver_log(self, group: str) -> LogStreamWriter:
+        """The run's driver stream in ``group`` (``<run id>-driver``, as Glue 5.0 names it),
+        written as the Glue role (as Glue delivers it)."""
         return LogStreamWriter(
             self.run.account_id,
             self.run.region,
             group,
-            self.run.job_run_id,
+            self.run.job_run_id + DRIVER_STREAM_SUFFIX,
             self.runtime.call_log,
             GLUE_ROLE_ACCESS_KEY,
         )

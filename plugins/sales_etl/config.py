@@ -49,6 +49,8 @@ class PipelineConfig:
     completion_marker: str | None = DEFAULT_COMPLETION_MARKER
     # Fewer data rows than this fail the day instead of overwriting it with nothing.
     min_rows: int = 1
+    # SNS topic for failure alerts; empty = the reason is only written to the task log.
+    alert_topic_arn: str = ""
 
     def __post_init__(self) -> None:
         for check in _CHECKS:
@@ -187,4 +189,16 @@ def _check_thresholds(cfg: PipelineConfig) -> None:
     _require("min_rows", cfg.min_rows >= 1, "must be at least 1", cfg.min_rows)
 
 
-_CHECKS = (_check_names, _check_glue_sizing, _check_thresholds)
+def _check_alert_topic(cfg: PipelineConfig) -> None:
+    _require(
+        "alert_topic_arn",
+        cfg.alert_topic_arn == ""
+        or _match(
+            r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", cfg.alert_topic_arn
+        ),
+        "must be empty or an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
+        cfg.alert_topic_arn,
+    )
+
+
+_CHECKS = (_check_names, _check_glue_sizing, _check_thresholds, _check_alert_topic)

@@ -14,7 +14,8 @@ from typing import Any
 
 from jinja2 import pass_context
 
-from sales_etl.config import CONFIG_VARIABLE, PipelineConfig, load_config
+from sales_etl import tasks
+from sales_etl.config import CONFIG_VARIABLE, ConfigError, PipelineConfig, load_config
 from sales_etl.layout import manifest_key, s3_uri, sales_ready_key
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def apply_glue_job_sizing(context: Mapping[str, Any]) -> None:
     cannot be templated; a pre_execute hook applies them at run time instead.
     """
     cfg = pipeline_config()
+    check_glue_timeout(cfg.glue_timeout_minutes)
     sizing = {
         "GlueVersion": cfg.glue_version,
         "WorkerType": cfg.glue_worker_type,
@@ -89,6 +91,26 @@ def apply_glue_job_sizing(context: Mapping[str, Any]) -> None:
     }
     context["task"].create_job_kwargs.update(sizing)
     log.info("Glue job sizing from config: %s", sizing)
+
+
+def check_glue_timeout(minutes: int) -> None:
+    """Glue's own Timeout must end a stuck run while the transform task still watches it.
+
+    Otherwise Airflow gives up first and the run is orphaned: it keeps going, holding the
+    job's one concurrent run, and the retry fails on ConcurrentRunsExceededException.
+    """
+    if minutes > tasks.MAX_GLUE_TIMEOUT_MINUTES:
+        raise ConfigError(
+            f"config key 'glue_timeout_minutes' must be at most {tasks.MAX_GLUE_TIMEOUT_MINUTES}"
+            f" minutes with Airflow config [sales_etl] poll_seconds = {tasks.POLL_SECONDS:g}"
+            f" (transform watches a run for {_minutes(tasks.GLUE_TASK_TIMEOUT)} min, deferral"
+            f" cap {_minutes(tasks.GLUE_DEFERRAL_CAP)} min, less"
+            f" {_minutes(tasks.GLUE_START_ALLOWANCE)} min for start-up and one poll), got {minutes}"
+        )
+
+
+def _minutes(span: dt.timedelta) -> str:
+    return f"{span.total_seconds() / 60:g}"
 
 
 TEMPLATE_MACROS: dict[str, Any] = {

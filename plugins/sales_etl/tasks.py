@@ -31,6 +31,14 @@ def _seconds_option(key: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _count_option(key: str, default: int, low: int, high: int) -> int:
+    """A whole-number tunable from [sales_etl]; a fraction is refused, never rounded."""
+    value = _seconds_option(key, default, low, high)
+    if not value.is_integer():
+        raise ValueError(f"Airflow config [sales_etl] {key} must be a whole number, got {value:g}")
+    return int(value)
+
+
 # How long the sensor waits for a day's sales to land before the run fails.
 SALES_WAIT = timedelta(seconds=_seconds_option("sales_wait_seconds", 6 * 3600, 1, 24 * 3600))
 SALES_POKE_INTERVAL = min(timedelta(minutes=5), SALES_WAIT)
@@ -46,8 +54,14 @@ CRAWL_TIMEOUT = timedelta(minutes=30)
 # timeout and the deferral cap (delay x attempts) sit above it so Airflow never orphans a run.
 GLUE_TASK_TIMEOUT = timedelta(minutes=90)
 GLUE_MAX_POLLS = int(GLUE_TASK_TIMEOUT.total_seconds() // POLL_SECONDS)
+GLUE_DEFERRAL_CAP = timedelta(seconds=POLL_SECONDS * GLUE_MAX_POLLS)
+# Room between the Glue job's own Timeout and Airflow giving up: the run's start-up (Timeout
+# counts from when it runs, not from StartJobRun) and the poll that sees it end.
+GLUE_START_ALLOWANCE = timedelta(minutes=10)
+_GLUE_WATCH = min(GLUE_TASK_TIMEOUT, GLUE_DEFERRAL_CAP) - GLUE_START_ALLOWANCE
+MAX_GLUE_TIMEOUT_MINUTES = int(_GLUE_WATCH.total_seconds() - POLL_SECONDS) // 60
 # A data-contract failure would fail again; one retry covers transient service errors.
-GLUE_RETRIES = 1
+GLUE_RETRIES = _count_option("glue_retries", 1, 0, 3)
 
 LAMBDA_TIMEOUT = timedelta(minutes=16)
 # Wait for the function's own 15-minute maximum, and never retry at the botocore level:

@@ -105,6 +105,8 @@ def test_long_waits_are_deferrable_and_bounded(dag):
     assert sensor.timeout <= sensor.execution_timeout.total_seconds()
     glue = dag.get_task("transform")
     assert glue.deferrable and glue.stop_job_run_on_kill and glue.update_config
+    # A cleared or timed-out deferral leaves the Glue run going: the retry re-attaches to it.
+    assert glue.resume_glue_job_on_retry
     # The deferral cap must outlast the task timeout, or Airflow gives up on a live run.
     assert glue.waiter_delay * glue.waiter_max_attempts >= glue.execution_timeout.total_seconds()
     for crawler in ("crawl_raw", "crawl_processed"):
@@ -199,6 +201,27 @@ def test_glue_sizing_is_applied_from_config_before_execute(dag, config_variable)
     assert glue.create_job_kwargs["WorkerType"] == "G.2X"
     assert glue.create_job_kwargs["GlueVersion"] == "5.0"
     assert glue.create_job_kwargs["Timeout"] == 60
+
+
+def test_a_glue_timeout_airflow_would_outlive_fails_naming_both_keys(dag, config_variable):
+    from sales_etl import tasks
+    from sales_etl.config import ConfigError
+
+    limit = tasks.MAX_GLUE_TIMEOUT_MINUTES
+    config_variable(json.dumps({"glue_timeout_minutes": limit}))
+    glue, context = render(dag, "transform", "2024-01-15")
+    glue._pre_execute_hook(context)
+    assert glue.create_job_kwargs["Timeout"] == limit
+
+    config_variable(json.dumps({"glue_timeout_minutes": limit + 1}))
+    glue, context = render(dag, "transform", "2024-01-15")
+    message = (
+        rf"'glue_timeout_minutes' must be at most {limit} minutes with Airflow config"
+        r" \[sales_etl\] poll_seconds = .*, got " + str(limit + 1)
+    )
+    with pytest.raises(ConfigError, match=message):
+        glue._pre_execute_hook(context)
+    assert glue.create_job_kwargs.get("Timeout") != limit + 1
 
 
 def test_manual_params_override_the_day_and_threshold(dag, config_variable):

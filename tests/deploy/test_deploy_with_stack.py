@@ -110,6 +110,7 @@ def test_template_outputs_cover_the_config_keys_the_stack_decides() -> None:
         "glue_role_arn",
         "lambda_function",
         "max_quarantine_ratio",
+        "alert_topic_arn",
     }
     for name, output in outputs.items():
         if snake_case(name) in config_keys:

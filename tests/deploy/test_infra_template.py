@@ -98,7 +98,11 @@ def test_stack_creates_in_moto(aws_env: None) -> None:
     )
 
     attached = iam.list_attached_role_policies(RoleName="mwaa-execution")["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [outputs["MwaaExecutionPolicyArn"]]
+    assert sorted(p["PolicyName"].split("-")[2] for p in attached) == [
+        "MwaaAlertPolicy",  # only with CreateAlertTopic=true
+        "MwaaExecutionPolicy",
+    ]
+    assert outputs["MwaaExecutionPolicyArn"] in {p["PolicyArn"] for p in attached}
     glue_role = outputs["GlueRoleArn"].rsplit("/", 1)[1]
     assert iam.list_role_policies(RoleName=glue_role)["PolicyNames"] == ["sales-etl-glue"]
     logs = boto3.client("logs", region_name=REGION)
@@ -176,6 +180,7 @@ def test_there_are_policies_to_check(template: dict[str, Any]) -> None:
         "GlueRole/sales-etl-glue",
         "LambdaRole/sales-etl-post-process",
         "MwaaExecutionPolicy",
+        "MwaaAlertPolicy",
     ]
 
 
@@ -310,6 +315,8 @@ MWAA_ACTIONS = {
     "logs:FilterLogEvents",
     "logs:GetLogEvents",
     "lambda:InvokeFunction",
+    # the failure callback reads the day's manifest
+    "s3:GetObject",
 }
 
 
@@ -336,6 +343,15 @@ def test_mwaa_policy_grants_exactly_the_dag_operators_calls(
     assert invoke["Resource"] == GETATTS["PostProcessFunction.Arn"]
     logs = statement_by_sid(policy, "ReadGlueJobLogs")["Resource"]
     assert all(":log-group:/aws-glue/jobs/output" in r or "/aws-glue/jobs/error" in r for r in logs)
+    manifests = statement_by_sid(policy, "ReadManifestsForAlerts")["Resource"]
+    assert manifests == f"arn:aws:s3:::{BUCKET}/manifests/*"
+
+
+def test_mwaa_alert_policy_publishes_to_the_stacks_topic_only(
+    resolved: dict[str, dict[str, Any]],
+) -> None:
+    [statement] = resolved["MwaaAlertPolicy"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("sns:Publish", REFS["AlertTopic"])
 
 
 BUCKET_LEVEL_S3_ACTIONS = {"s3:ListBucket", "s3:GetBucketLocation"}

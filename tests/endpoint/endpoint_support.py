@@ -79,6 +79,11 @@ def log_messages(aws: Aws, group: str, stream: str) -> list[str]:
     return [event["message"] for event in events["events"]]
 
 
+def glue_driver_messages(aws: Aws, group: str, run_id: str) -> list[str]:
+    """A Glue 5.0 run's driver stream in ``group``: ``<run id>-driver``."""
+    return log_messages(aws, group, f"{run_id}-driver")
+
+
 def lambda_zip(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

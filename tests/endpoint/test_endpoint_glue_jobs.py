@@ -17,8 +17,8 @@ from local.endpoint.glue_job_runner import GlueJobRunner
 from tests.endpoint.endpoint_support import (
     Aws,
     create_job,
+    glue_driver_messages,
     keys,
-    log_messages,
     wait_for,
     wait_for_job_run,
 )
@@ -68,10 +68,42 @@ def test_job_runs_script_with_merged_arguments_and_writes_output(aws: Aws, bucke
     assert keys(aws, bucket, "out/") == ["out/report.txt"]
     body = aws.s3.get_object(Bucket=bucket, Key="out/report.txt")["Body"].read()
     assert body == b"OVERRIDE ROWS=2"
-    output = log_messages(aws, "/aws-glue/jobs/output", run_id)
+    output = glue_driver_messages(aws, "/aws-glue/jobs/output", run_id)
     assert f"job {job} run {run_id} label override" in output
     runs = aws.glue.get_job_runs(JobName=job)["JobRuns"]
     assert [(r["Id"], r["JobRunState"]) for r in runs] == [(run_id, "SUCCEEDED")]
+
+
+def test_get_job_runs_pages_newest_first_with_each_runs_arguments(aws: Aws, bucket: str) -> None:
+    # The provider's resume_glue_job_on_retry pages GetJobRuns (MaxResults 50, NextToken) and
+    # matches a run by its --airflow_task_uuid argument.
+    job, _ = create_job(
+        aws, bucket, script('print("ok")'), ExecutionProperty={"MaxConcurrentRuns": 3}
+    )
+    started = [
+        aws.glue.start_job_run(JobName=job, Arguments={"--airflow_task_uuid": f"try-{n}"})[
+            "JobRunId"
+        ]
+        for n in range(3)
+    ]
+    pages, token = [], None
+    while True:
+        response = aws.glue.get_job_runs(
+            JobName=job, MaxResults=2, **({"NextToken": token} if token else {})
+        )
+        pages.append(
+            [(r["Id"], r["Arguments"]["--airflow_task_uuid"]) for r in response["JobRuns"]]
+        )
+        token = response.get("NextToken")
+        if not token:
+            break
+    for run_id in started:
+        wait_for_job_run(aws, job, run_id)
+
+    assert pages == [
+        [(started[2], "try-2"), (started[1], "try-1")],
+        [(started[0], "try-0")],
+    ]
 
 
 def test_failing_script_reports_the_exception_line(aws: Aws, bucket: str) -> None:
@@ -95,9 +127,16 @@ def test_failing_script_reports_the_exception_line(aws: Aws, bucket: str) -> Non
     assert (
         run["ErrorMessage"] == f"ValueError: no sales partition for 2024-01-15 at s3://{bucket}/raw"
     )
-    errors = "\n".join(log_messages(aws, "/aws-glue/jobs/error", run_id))
-    assert "Traceback (most recent call last)" in errors
-    assert log_messages(aws, "/aws-glue/jobs/output", run_id) == ["starting"]
+    # Glue 5.0: the script's stdout and stderr both go to the output group's driver stream;
+    # the error group holds system notes; no stream is named by the bare run id.
+    output = glue_driver_messages(aws, "/aws-glue/jobs/output", run_id)
+    assert output[0] == "starting"
+    assert "Traceback (most recent call last):" in output
+    system = glue_driver_messages(aws, "/aws-glue/jobs/error", run_id)
+    assert system == [f"[local endpoint] synced s3://{bucket}: 0 uploaded, 0 deleted"]
+    for group in ("/aws-glue/jobs/output", "/aws-glue/jobs/error"):
+        streams = aws.logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=run_id)
+        assert [s["logStreamName"] for s in streams["logStreams"]] == [f"{run_id}-driver"]
 
 
 def test_mirror_paths_the_script_reports_come_back_as_s3_uris(aws: Aws, bucket: str) -> None:
@@ -123,7 +162,7 @@ def test_mirror_paths_the_script_reports_come_back_as_s3_uris(aws: Aws, bucket: 
 
     folder = f"s3://{bucket}/manifests/run_date=2024-01-15/"
     assert run["ErrorMessage"] == f"ValueError: failed after writing {folder}manifest.json"
-    assert log_messages(aws, "/aws-glue/jobs/output", run_id) == [f"wrote {folder}"]
+    assert glue_driver_messages(aws, "/aws-glue/jobs/output", run_id)[0] == f"wrote {folder}"
     body = aws.s3.get_object(Bucket=bucket, Key="manifests/run_date=2024-01-15/manifest.json")
     assert json.loads(body["Body"].read()) == {"outputs": f"{folder}part-0", "folder": folder}
 

@@ -11,8 +11,8 @@ from tests.endpoint.endpoint_support import (
     ROLE_ARN,
     Aws,
     create_job,
+    glue_driver_messages,
     keys,
-    log_messages,
     unique,
     wait_for_crawler,
     wait_for_job_run,
@@ -94,7 +94,9 @@ def test_spark_job_succeeds_and_its_parquet_lands_in_s3(aws: Aws, spark_run: dic
             prefix = f"processed-data/{table}/order_date={day}/part-"
             assert any(k.startswith(prefix) and k.endswith(".parquet") for k in written), written
     assert not [k for k in written if k.endswith(".crc") or "_temporary" in k]
-    assert "wrote 3 daily rows" in log_messages(aws, "/aws-glue/jobs/output", spark_run["run_id"])
+    assert "wrote 3 daily rows" in glue_driver_messages(
+        aws, "/aws-glue/jobs/output", spark_run["run_id"]
+    )
 
 
 def test_crawler_catalogs_the_parquet_output(aws: Aws, spark_run: dict) -> None:

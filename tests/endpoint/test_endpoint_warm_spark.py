@@ -14,8 +14,8 @@ from local.endpoint import runtime as endpoint_runtime
 from tests.endpoint.endpoint_support import (
     Aws,
     create_job,
+    glue_driver_messages,
     lambda_zip,
-    log_messages,
     wait_for_job_run,
 )
 
@@ -35,7 +35,9 @@ def finished(aws: Aws, job: str, run_id: str) -> tuple[dict, dict]:
     """Wait for a successful run; return it and what its script reported."""
     run = wait_for_job_run(aws, job, run_id, timeout=180)
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
-    lines = [m for m in log_messages(aws, "/aws-glue/jobs/output", run_id) if "REPORT " in m]
+    lines = [
+        m for m in glue_driver_messages(aws, "/aws-glue/jobs/output", run_id) if "REPORT " in m
+    ]
     assert len(lines) == 1, lines
     return run, json.loads(lines[0].split("REPORT ", 1)[1])
 

@@ -14,9 +14,8 @@ from typing import Any
 
 from cfnlint.decode import decode
 
-from local.aws_local import GLUE_ROLE, LAMBDA_ROLE, MWAA_EXECUTION_ROLE, REGION
+from local.aws_local import ALERT_TOPIC, GLUE_ROLE, LAMBDA_ROLE, MWAA_EXECUTION_ROLE, REGION
 from local.provision import LAMBDA_ROLE as LOCAL_LAMBDA_ROLE_NAME
-from local.provision import NOTIFY_TOPIC
 from local.repo import REPO_ROOT
 from sales_etl.config import LOCAL_ACCOUNT_ID, PipelineConfig
 
@@ -79,7 +78,7 @@ class _Renderer:
                 "AWS::NoValue": _NO_VALUE,
                 "DataBucket": cfg.bucket,
                 "PostProcessFunction": cfg.lambda_function,
-                "AlertTopic": f"arn:{PARTITION}:sns:{region}:{account}:{NOTIFY_TOPIC}",
+                "AlertTopic": f"arn:{PARTITION}:sns:{region}:{account}:{ALERT_TOPIC}",
             }
         )
         logs = f"arn:{PARTITION}:logs:{region}:{account}"

@@ -103,7 +103,7 @@ def test_the_template_renders_for_the_local_names() -> None:
     policies = render_role_policies(PipelineConfig())
     lambda_statements = {s["Sid"]: s for p in policies[LAMBDA_ROLE] for s in p["Statement"]}
     assert lambda_statements["NotifyQuarantinedRows"]["Resource"] == (
-        "arn:aws:sns:us-east-1:123456789012:sales-etl-quarantine"
+        "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
     )
     assert lambda_statements["WriteOwnLogs"]["Resource"] == (
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/sales_etl_post_process:*"

@@ -59,6 +59,7 @@ def test_config_is_immutable():
         ('{"completion_marker": "_*"}', "'completion_marker' must be a file name starting"),
         ('{"completion_marker": 1}', "'completion_marker' must be str | None, got int"),
         ('{"min_rows": 0}', "'min_rows' must be at least 1"),
+        ('{"alert_topic_arn": "alerts"}', "'alert_topic_arn' must be empty or an SNS topic ARN"),
     ],
 )
 def test_invalid_values_are_rejected_naming_the_key(overrides, message):

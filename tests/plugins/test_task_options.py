@@ -25,6 +25,7 @@ def reload_tasks(monkeypatch):
 def test_defaults_suit_aws(reload_tasks):
     tasks = reload_tasks()
     assert tasks.POLL_SECONDS == 30
+    assert tasks.GLUE_RETRIES == 1
     assert timedelta(hours=6) == tasks.SALES_WAIT
     assert timedelta(minutes=5) == tasks.SALES_POKE_INTERVAL
 
@@ -49,8 +50,23 @@ def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
         ("poll_seconds", "0", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0$"),
         ("poll_seconds", "0.05", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0.05"),
         ("sales_wait_seconds", "999999", r"\[sales_etl\] sales_wait_seconds must be 1..86400"),
+        ("glue_retries", "4", r"\[sales_etl\] glue_retries must be 0..3, got 4"),
+        ("glue_retries", "1.5", r"\[sales_etl\] glue_retries must be a whole number, got 1.5"),
     ],
 )
 def test_out_of_range_options_name_the_option(reload_tasks, key, value, message):
     with pytest.raises(ValueError, match=message):
         reload_tasks(**{key: value})
+
+
+@pytest.mark.parametrize("poll_seconds", ["0.2", "7", "30", "600"])
+def test_glue_timeout_limit_ends_a_run_before_airflow_stops_watching(reload_tasks, poll_seconds):
+    tasks = reload_tasks(poll_seconds=poll_seconds)
+    glue_timeout = timedelta(minutes=tasks.MAX_GLUE_TIMEOUT_MINUTES)
+    watched = min(tasks.GLUE_TASK_TIMEOUT, tasks.GLUE_DEFERRAL_CAP)
+    assert timedelta(seconds=tasks.POLL_SECONDS * tasks.GLUE_MAX_POLLS) == tasks.GLUE_DEFERRAL_CAP
+    assert glue_timeout + tasks.GLUE_START_ALLOWANCE + timedelta(seconds=tasks.POLL_SECONDS) <= (
+        watched
+    )
+    # The default config fits whatever the poll interval.
+    assert tasks.MAX_GLUE_TIMEOUT_MINUTES >= 60
