@@ -23,7 +23,7 @@ from tests.backfill.backfill_support import Lake
 from tests.local_endpoint import suite_endpoint
 
 # Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
-# its operators are untouched (AIRFLOW__SALES_ETL__POLL_SECONDS=0.2 comes with the base env).
+# its operators are untouched (the stack polls once a second, see stack_settings.py).
 TEST_TUNING = {
     # Parse the DAG file once at start instead of every 30 s: less CPU for the runs.
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
