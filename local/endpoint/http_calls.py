@@ -65,7 +65,8 @@ RESOURCES: dict[str, ResourceOf] = {
     "logs:FilterLogEvents": _logs_group,
     "logs:GetLogEvents": _logs_stream,
     "cloudwatch:PutMetricData": _any,
-    "sns:Publish": lambda params, region: params["TopicArn"],
+    # SnsNotifier publishes with TargetArn (SnsHook.publish_to_target), the Lambda TopicArn.
+    "sns:Publish": lambda params, region: params.get("TopicArn") or params["TargetArn"],
     "lambda:InvokeFunction": lambda params, region: iam_arns.lambda_function(
         region, ACCOUNT, params["FunctionName"]
     ),
@@ -123,7 +124,11 @@ def calls_of(environ: Mapping[str, Any], body: bytes) -> list[Recorded]:
     if resource_of is None:
         return [(access_key, action, UNKNOWN_RESOURCE, {})]
     conditions = CONDITION_KEYS.get(action, lambda _: {})(params)
-    calls = [(access_key, action, resource_of(params, region), conditions)]
+    try:
+        resource = resource_of(params, region)
+    except KeyError:  # a parameter form the table does not know: judged, never dropped
+        resource = UNKNOWN_RESOURCE
+    calls = [(access_key, action, resource, conditions)]
     if action in _PASSES_ROLE and params.get("Role"):
         passed = {"iam:PassedToService": "glue.amazonaws.com"}
         calls.append((access_key, "iam:PassRole", params["Role"], passed))

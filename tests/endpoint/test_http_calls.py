@@ -103,3 +103,14 @@ def test_the_recorder_records_only_while_on_and_passes_the_body_on() -> None:
     send()
     assert seen == [b"body"] * 3
     assert calls == {Call(GLUE_ROLE, "s3:GetObject", "arn:aws:s3:::b/k")}
+
+
+def test_a_publish_names_its_topic_or_target_and_an_unknown_form_is_kept() -> None:
+    """The Lambda publishes with TopicArn, Airflow's SnsNotifier with TargetArn."""
+    topic = "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
+    environ = request("sns", "POST", "/", key=MWAA_EXECUTION_ACCESS_KEY)
+    for field in ("TopicArn", "TargetArn"):
+        body = f"Action=Publish&{field}={topic}&Message=m".encode()
+        assert calls_of(environ, body)[0][1:3] == ("sns:Publish", topic)
+    body = b"Action=Publish&PhoneNumber=%2B10000000000&Message=m"
+    assert calls_of(environ, body)[0][1:3] == ("sns:Publish", UNKNOWN_RESOURCE)
