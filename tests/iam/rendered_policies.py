@@ -8,6 +8,7 @@ An intrinsic or reference this renderer does not know is an error, never left in
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,9 +45,18 @@ def render_role_policies(cfg: PipelineConfig) -> dict[str, list[Policy]]:
             renderer.resolve(p["PolicyDocument"]) for p in resources[role]["Properties"]["Policies"]
         ]
 
-    mwaa = resources["MwaaExecutionPolicy"]["Properties"]["PolicyDocument"]
+    def for_mwaa_role() -> list[Policy]:
+        """Every managed policy the stack attaches to the MWAA execution role (when created)."""
+        return [
+            renderer.resolve(resource["Properties"]["PolicyDocument"])
+            for resource in resources.values()
+            if resource["Type"] == "AWS::IAM::ManagedPolicy"
+            and "MwaaExecutionRoleName" in json.dumps(resource["Properties"].get("Roles"))
+            and renderer.holds(resource.get("Condition"))
+        ]
+
     return {
-        MWAA_EXECUTION_ROLE: [renderer.resolve(mwaa)],
+        MWAA_EXECUTION_ROLE: for_mwaa_role(),
         GLUE_ROLE: inline("GlueRole"),
         LAMBDA_ROLE: inline("LambdaRole"),
     }
@@ -134,6 +144,10 @@ class _Renderer:
         if name in values:
             return str(values[name])
         return self._attribute(name) if "." in name else str(self._ref(name))
+
+    def holds(self, condition: str | None) -> bool:
+        """Whether a resource's ``Condition`` (None: unconditional) holds for these parameters."""
+        return condition is None or self._condition(condition)
 
     def _condition(self, name: str) -> bool:
         return self._evaluate(self._conditions[name])

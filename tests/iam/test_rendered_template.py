@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.aws_local import MWAA_EXECUTION_ROLE
+from local.aws_local import ALERT_TOPIC, MWAA_EXECUTION_ROLE
 from local.endpoint.call_log import Call
 from sales_etl.config import PipelineConfig
 from tests.iam.evaluation import evaluate, statements_of
@@ -23,3 +23,15 @@ def test_airflow_may_filter_the_glue_job_logs_it_streams() -> None:
         for group in ("output", "error")
     ]
     assert not evaluate(calls, statements).denied
+
+
+def test_airflow_may_publish_failure_alerts_to_the_stacks_topic() -> None:
+    """The alert policy is a managed policy of its own (only with CreateAlertTopic)."""
+    policies = render_role_policies(PipelineConfig())
+    statements = {
+        MWAA_EXECUTION_ROLE: statements_of(MWAA_EXECUTION_ROLE, policies[MWAA_EXECUTION_ROLE])
+    }
+    publish = Call(
+        MWAA_EXECUTION_ROLE, "sns:Publish", f"arn:aws:sns:us-east-1:123456789012:{ALERT_TOPIC}"
+    )
+    assert not evaluate([publish], statements).denied
