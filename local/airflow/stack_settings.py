@@ -73,12 +73,15 @@ def stack_environment(
             # on first parse so a trigger or backfill runs without unpausing it first.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            # Polls once a second here, not 0.2 s as under `dags test`: when a deferred
-            # transform's trigger fires before the executor has reported the deferring process
-            # (which takes seconds to exit), Airflow 3.2.1's scheduler takes that stale report
-            # for an external state change and fails the try ("finished with state success, but
-            # the task instance's state attribute is queued"). A one-second poll keeps a local
-            # Glue run from being seen to finish within that window.
+            # When a deferred transform's trigger fires before the executor has reported the
+            # deferring process's exit, Airflow 3.2.1's scheduler takes that stale report for an
+            # external state change and fails the try ("finished with state success, but the
+            # task instance's state attribute is queued"). A task supervisor that misses its
+            # child's EOF notices the exit only when its select() times out, after
+            # min_heartbeat_interval (5 s by default): about as long as a local Glue run. One
+            # second keeps that window shorter than any local run, and a one-second poll (not
+            # the 0.2 s `dags test` uses) adds margin. On MWAA a Glue run takes far longer.
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
             "AIRFLOW__SALES_ETL__POLL_SECONDS": "1",
         }
     )
