@@ -2,15 +2,21 @@
 
 Spark's CSV reader would silently skip blank lines and any first line it takes for a header,
 so a file such as `invalid,data,format` would vanish. Reading text first keeps every physical
-line with its file and line number; fields are then split with Spark's own CSV parser
+line with its file and position; fields are then split with Spark's own CSV parser
 (`from_csv`: RFC 4180 quoting, so `"North, East"` is one field and `""` is an escaped quote).
+
+No step needs the lines in one place: a file's header is read once on the driver (its first
+non-blank line), a line's kind follows from its own text, and line numbers come from one small
+aggregate per file split. So the files are read once, in parallel splits, with no shuffle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -19,6 +25,7 @@ from sales_job.contract import Reason
 LINE_KIND_HEADER = "header"
 LINE_KIND_BLANK = "blank"
 LINE_KIND_ROW = "row"
+BOM = "\ufeff"
 
 CSV_OPTIONS = {
     "mode": "PERMISSIVE",
@@ -27,17 +34,64 @@ CSV_OPTIONS = {
     "escape": '"',
 }
 
+# A line's place in its file: the byte offset of the split it was read in, then an id that
+# grows line by line within the split (Spark's monotonically_increasing_id over the scan).
+POSITION_COLUMNS = ("source_file", "_split_start", "_line_id")
 LINES_SCHEMA = StructType(
     [
         StructField("source_file", StringType(), False),
-        StructField("line_number", LongType(), False),
+        StructField("_split_start", LongType(), False),
+        StructField("_line_id", LongType(), False),
         StructField("raw_line", StringType(), False),
     ]
 )
 
 
+def is_blank(line: str) -> bool:
+    """Spark's trim() removes only ASCII spaces; the driver-side rule must be the same."""
+    return line.strip(" ") == ""
+
+
+def first_content_line(lines: Iterable[str]) -> str | None:
+    """The first non-blank line, without a leading UTF-8 byte order mark; None if none."""
+    for line in lines:
+        if not is_blank(line):
+            return line.removeprefix(BOM)
+    return None
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """What a file's first non-blank line says about the file.
+
+    `text`: that line when it names any expected column (it is the header, and so is any line
+    repeating it exactly); None when it names none (the file has no header: it is a row).
+    `columns`: the file's column order when the header names exactly the expected columns, in
+    any order; None otherwise, and then every row of the file is quarantined as bad_header.
+    """
+
+    text: str | None
+    columns: tuple[str, ...] | None
+
+
+def plan_header(first_line: str | None, expected: Sequence[str]) -> HeaderPlan:
+    if first_line is None:
+        return HeaderPlan(None, None)
+    unquoted = first_line.replace('"', "").split(",")
+    if not any(token.strip(" ") in expected for token in unquoted):
+        return HeaderPlan(None, None)
+    # The same quoting rules as from_csv (quote and escape are both '"').
+    try:
+        [fields] = csv.reader([first_line], quotechar='"', doublequote=True, strict=False)
+    except csv.Error:
+        return HeaderPlan(first_line, None)
+    names = tuple(field.strip(" ") for field in fields)
+    exact = len(names) == len(expected) and sorted(names) == sorted(expected)
+    return HeaderPlan(first_line, names if exact else None)
+
+
 def read_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
-    """One row per physical line: source_file (file name), line_number (1-based), raw_line.
+    """One row per physical line: source_file (file name), _split_start, _line_id, raw_line.
 
     The files must come from one folder (names are the per-file key). CRLF and a UTF-8 BOM are
     handled by Hadoop's line reader. A zero-byte file yields no line.
@@ -47,18 +101,12 @@ def read_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
         raise ValueError(f"file names must be unique, got {sorted(names)}")
     if not file_uris:
         return spark.createDataFrame([], LINES_SCHEMA)
-    text = spark.read.text(list(file_uris)).select(
-        F.col("value").alias("raw_line"),
+    return spark.read.text(list(file_uris)).select(
         _decoded_file_name().alias("source_file"),
-        # Within one split, lines come in file order; splits are ordered by start offset.
-        F.col("_metadata.file_block_start").alias("_block_start"),
-        F.monotonically_increasing_id().alias("_read_order"),
-    )
-    in_file_order = Window.partitionBy("source_file").orderBy("_block_start", "_read_order")
-    return text.select(
-        "source_file",
-        F.row_number().over(in_file_order).cast("long").alias("line_number"),
-        "raw_line",
+        F.col("_metadata.file_block_start").alias("_split_start"),
+        # Within one split, lines come in file order and the id grows by one per line.
+        F.monotonically_increasing_id().alias("_line_id"),
+        F.col("value").alias("raw_line"),
     )
 
 
@@ -67,74 +115,117 @@ def _decoded_file_name() -> Column:
     return F.expr("url_decode(replace(_metadata.file_name, '+', '%2B'))")
 
 
-def parse_lines(lines: DataFrame, header: Sequence[str]) -> DataFrame:
+def parse_lines(
+    lines: DataFrame, plans: Mapping[str, HeaderPlan], header: Sequence[str]
+) -> DataFrame:
     """Classify each line and split it into one trimmed string column per header name.
 
-    A file's first non-blank line is its header when it names any of the `header` columns; a
-    header naming exactly those columns, in any order, maps each field to its column by name.
-    Adds `line_kind` (header | blank | row) and `csv_error`: `bad_header` for every row of a
-    file whose header is missing or names a column that is missing, unknown or repeated (a
-    first line naming none of the columns may be data, so it is a row itself),
-    `wrong_column_count` for a line that is not len(header) fields. Empty fields become null.
+    `plans` holds each file's HeaderPlan (see plan_header). Adds `line_kind` (header | blank |
+    row) and `csv_error`: `bad_header` for every row of a file whose header is missing or
+    names a column that is missing, unknown or repeated, `wrong_column_count` for a line that
+    is not len(header) fields. Fields are read by the file's header names. Empty fields
+    become null. Position columns are kept, for line numbers and first-copy order.
     """
     field_names = [f"_f{i}" for i in range(len(header))]
     schema_ddl = ", ".join(f"{n} STRING" for n in [*field_names, "_corrupt"])
-    # Hadoop's reader already drops a leading BOM; strip one defensively on line 1 anyway.
-    text = F.when(F.col("line_number") == 1, F.regexp_replace("raw_line", "^\ufeff", "")).otherwise(
-        F.col("raw_line")
-    )
-    parsed = lines.withColumn("_csv", F.from_csv(text, schema_ddl, CSV_OPTIONS))
-
-    is_blank = F.trim(text) == ""
-    per_file = Window.partitionBy("source_file")
-    first_content_line = F.min(F.when(~is_blank, F.col("line_number"))).over(per_file)
-    names = F.array(*[F.trim(F.col(f"_csv.{n}")) for n in field_names])
-    is_header = (F.col("line_number") == first_content_line) & _names_any(text, header)
-    names_exactly = F.col("_csv._corrupt").isNull() & (
-        F.array_sort(F.array_distinct(names)) == F.array(*[F.lit(h) for h in sorted(header)])
-    )
-    parsed = (
-        parsed.withColumn("_is_blank", is_blank)
-        .withColumn("_is_header", is_header)
-        .withColumn("_names", F.when(F.col("_is_header") & names_exactly, names))
-    )
-    # The file's column order, when its header names exactly the expected columns.
-    file_columns = F.first("_names", ignorenulls=True).over(per_file)
-    parsed = parsed.withColumn("_file_columns", file_columns)
+    raw = F.col("raw_line")
+    text = F.when(raw.startswith(BOM), F.expr("substring(raw_line, 2)")).otherwise(raw)
+    file = F.col("source_file")
+    header_text = _lookup({f: plan.text for f, plan in plans.items()}, file, "string")
+    positions = {
+        f: [plan.columns.index(name) + 1 for name in header] if plan.columns else None
+        for f, plan in plans.items()
+    }
+    file_positions = _lookup(positions, file, "array<int>")
 
     line_kind = (
-        F.when(F.col("_is_blank"), LINE_KIND_BLANK)
-        .when(F.col("_is_header"), LINE_KIND_HEADER)
+        F.when(F.trim(text) == "", LINE_KIND_BLANK)
+        .when(text == header_text, LINE_KIND_HEADER)  # null (no header) never matches
         .otherwise(LINE_KIND_ROW)
     )
-    csv_error = (
-        F.when(line_kind != LINE_KIND_ROW, F.lit(None).cast("string"))
-        .when(F.col("_file_columns").isNull(), Reason.BAD_HEADER)
-        .when(F.col("_csv._corrupt").isNotNull(), Reason.WRONG_COLUMN_COUNT)
+    is_row = F.col("line_kind") == LINE_KIND_ROW
+    # A line without quotes splits exactly as the CSV parser would split it, much faster.
+    quoted = text.contains('"')
+    csv_fields = F.from_csv(text, schema_ddl, CSV_OPTIONS)
+    parsed = (
+        lines.withColumn("line_kind", line_kind)
+        .withColumn("_csv", F.when(is_row & quoted, csv_fields))
+        .withColumn("_split", F.when(is_row & ~quoted, F.split(text, ",", -1)))
     )
-    values = F.array(*[F.col(f"_csv.{n}") for n in field_names])
+    wrong_count = F.when(quoted, F.col("_csv._corrupt").isNotNull()).otherwise(
+        F.size("_split") != len(header)
+    )
+    csv_error = (
+        F.when(~is_row, F.lit(None).cast("string"))
+        .when(file_positions.isNull(), Reason.BAD_HEADER)
+        .when(wrong_count, Reason.WRONG_COLUMN_COUNT)
+    )
+    values = F.when(quoted, F.array(*[F.col(f"_csv.{n}") for n in field_names])).otherwise(
+        F.col("_split")
+    )
     fields = []
-    for position, name in enumerate(header, start=1):
-        # By name where the header allows it; a file without one keeps the positional split
-        # so its quarantined rows still show an order_id.
-        at = F.coalesce(F.array_position("_file_columns", name).cast("int"), F.lit(position))
+    for index, name in enumerate(header):
+        # A file without a usable header keeps the positional split, so its quarantined rows
+        # still show an order_id.
+        at = F.coalesce(F.element_at(file_positions, index + 1), F.lit(index + 1))
         fields.append(_clean(F.element_at(values, at)).alias(name))
     return parsed.select(
-        "source_file",
-        "line_number",
+        *POSITION_COLUMNS,
         "raw_line",
-        line_kind.alias("line_kind"),
+        "line_kind",
         csv_error.alias("csv_error"),
         *fields,
     )
 
 
-def _names_any(text: Column, header: Sequence[str]) -> Column:
-    """Whether a line names any expected column (quotes and spaces ignored): a header, not data."""
-    tokens = F.split(F.regexp_replace(text, '"', ""), ",")
-    return F.exists(tokens, lambda token: F.trim(token).isin(*header))
+def _lookup(by_key: Mapping[str, object], key: Column, sql_type: str) -> Column:
+    """`by_key[key]` as a column of `sql_type`: null for a key not in the mapping."""
+    pairs = []
+    for k, v in by_key.items():
+        if v is not None:
+            literal = F.array(*map(F.lit, v)) if isinstance(v, list) else F.lit(v)
+            pairs += [F.lit(k), literal]
+    if not pairs:
+        return F.lit(None).cast(sql_type)
+    return F.try_element_at(F.create_map(*pairs), key).cast(sql_type)
 
 
 def _clean(value: Column) -> Column:
     trimmed = F.trim(value)
     return F.when(trimmed == "", F.lit(None).cast("string")).otherwise(trimmed)
+
+
+@dataclass(frozen=True)
+class LineNumbers:
+    """1-based line numbers, from each file split's line count and first _line_id."""
+
+    # (source_file, split start) -> the number to add to _line_id for its line number
+    shift: dict[tuple[str, int], int]
+
+    @classmethod
+    def of(cls, lines: DataFrame) -> LineNumbers:
+        """One aggregate over `lines` (a row per file split)."""
+        splits = (
+            lines.groupBy("source_file", "_split_start")
+            .agg(F.count(F.lit(1)).alias("lines"), F.min("_line_id").alias("first_id"))
+            .collect()
+        )
+        return cls.from_splits((s[0], s[1], s[2], s[3]) for s in splits)
+
+    @classmethod
+    def from_splits(cls, splits: Iterable[tuple[str, int, int, int]]) -> LineNumbers:
+        """From (source_file, split start, lines, first _line_id) of every split."""
+        shift: dict[tuple[str, int], int] = {}
+        lines_before: dict[str, int] = {}
+        for file, start, lines, first_id in sorted(splits):
+            before = lines_before.get(file, 0)
+            shift[(file, start)] = before + 1 - first_id
+            lines_before[file] = before + lines
+        return cls(shift)
+
+    def add_to(self, lines: DataFrame) -> DataFrame:
+        """`lines` with a line_number column (its position columns are kept)."""
+        key = F.concat_ws("/", "source_file", F.col("_split_start").cast("string"))
+        by_key = {f"{file}/{start}": value for (file, start), value in self.shift.items()}
+        shift = _lookup(by_key, key, "long")
+        return lines.withColumn("line_number", (F.col("_line_id") + shift).cast("long"))

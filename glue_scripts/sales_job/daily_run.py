@@ -2,7 +2,8 @@
 
 I/O lives here; the transforms it calls are pure. Order of work:
   1. list the sales partition and pick the latest customer snapshot <= run_date;
-  2. parse + classify every sales line (cached: files are read once), count in one action;
+  2. read each file's header on the driver, then parse + check every sales line (cached: the
+     files are read once), find repeated order ids, count in one action;
   3. write the quarantine partition (always), then fail if inputs are missing, the day has
      fewer than min_rows rows or the quarantine ratio is too high, else write daily_sales,
      customer_daily, customer_metrics, and rebuild every later customer_metrics day on it;
@@ -16,6 +17,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,14 +31,30 @@ from sales_job.aggregates import (
     customer_metrics,
     daily_sales,
     quarantined_rows,
+    region_customer_totals,
     valid_rows,
 )
 from sales_job.args import JobArgs
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
-from sales_job.csv_lines import LINE_KIND_ROW, parse_lines, read_lines
+from sales_job.csv_lines import (
+    LINE_KIND_ROW,
+    HeaderPlan,
+    first_content_line,
+    parse_lines,
+    plan_header,
+    read_lines,
+)
 from sales_job.lake_fs import Entry, LakeFs
 from sales_job.manifest import ManifestBuilder, collect_line_counts, manifest_json
-from sales_job.validation import classify_sales, customer_row_is_usable, select_customers
+from sales_job.validation import (
+    FIRST_COPIES_SCHEMA,
+    check_rows,
+    customer_row_is_usable,
+    first_copies,
+    mark_duplicates,
+    repeated_id_hashes,
+    select_customers,
+)
 
 log = logging.getLogger("sales_etl")
 
@@ -73,6 +91,9 @@ def run_sales_etl(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     # With concurrent writers the writer adds no sort of its own by partition column, which
     # would make the optimizer drop our sort (each write holds one partition value anyway).
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1")
+    # The day's checked lines are cached once and read six times. Compressing the cache cost
+    # more CPU than computing the lines (measured: benchmarks/README.md); memory is cheaper.
+    spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
     layout = LakeLayout(args.data_uri)
     fs = LakeFs(spark)
     report = ManifestBuilder(
@@ -117,16 +138,17 @@ def _process_day(
         what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
         raise _failure(day, f"no sales partition: {sales_uri} {what}")
 
-    customers = _load_customers(spark, snapshot, report, cached)
-    lines = parse_lines(read_lines(spark, [e.uri for e in sales_files]), SALES_COLUMNS)
-    classified = _cache(spark, classify_sales(lines, customers, day), sales_files, cached)
-    counts = collect_line_counts(classified)
+    customers = _load_customers(spark, fs, snapshot, report, cached)
+    lines = read_parsed_lines(spark, fs, [e.uri for e in sales_files], SALES_COLUMNS)
+    checked = _cache(spark, check_rows(lines, customers, day), sales_files, cached)
+    classified = _without_later_copies(spark, checked)
+    counts, line_numbers = collect_line_counts(classified)
     report.counts = counts
     log.info("run_date %s: %s rows in, %s valid", day, counts.rows_in, counts.rows_valid)
 
     _overwrite_partition(
         fs,
-        quarantined_rows(classified, day),
+        quarantined_rows(line_numbers.add_to(classified), day),
         layout.quarantine_root,
         layout.quarantine_partition(day),
         ("source_file", "line_number"),
@@ -167,8 +189,22 @@ def _process_day(
     _rebuild_later_metrics(spark, fs, layout, later, customers_by_snapshot, report, cached)
 
 
+def _without_later_copies(spark: SparkSession, checked: DataFrame) -> DataFrame:
+    """`checked` with every later copy of an order_id quarantined as a duplicate.
+
+    The first copies are found once and held on the driver: a day usually repeats no
+    order_id, and then every later read of the lines skips the join.
+    """
+    hashes = [row["_id_hash"] for row in repeated_id_hashes(checked).collect()]
+    copies = first_copies(checked, hashes).collect() if hashes else []
+    if not copies:
+        return checked
+    return mark_duplicates(checked, spark.createDataFrame(copies, FIRST_COPIES_SCHEMA))
+
+
 def _load_customers(
     spark: SparkSession,
+    fs: LakeFs,
     snapshot: Snapshot | None,
     report: ManifestBuilder,
     cached: list[DataFrame],
@@ -176,7 +212,7 @@ def _load_customers(
     """The snapshot's customers. Its parsed lines are cached: the file is read once."""
     if snapshot is None or not snapshot.files:
         return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
-    parsed = _parsed_snapshot(spark, snapshot, cached)
+    parsed = _parsed_snapshot(spark, fs, snapshot, cached)
     customers = select_customers(parsed)
     usable = F.when(customer_row_is_usable(), F.col("customer_id"))
     totals = parsed.agg(
@@ -191,9 +227,29 @@ def _load_customers(
     return customers
 
 
-def _parsed_snapshot(spark: SparkSession, snapshot: Snapshot, cached: list[DataFrame]) -> DataFrame:
-    lines = read_lines(spark, [e.uri for e in snapshot.files])
-    return _cache(spark, parse_lines(lines, CUSTOMER_COLUMNS), snapshot.files, cached)
+def _parsed_snapshot(
+    spark: SparkSession, fs: LakeFs, snapshot: Snapshot, cached: list[DataFrame]
+) -> DataFrame:
+    parsed = read_parsed_lines(spark, fs, [e.uri for e in snapshot.files], CUSTOMER_COLUMNS)
+    return _cache(spark, parsed, snapshot.files, cached)
+
+
+def read_parsed_lines(
+    spark: SparkSession, fs: LakeFs, file_uris: Sequence[str], header: Sequence[str]
+) -> DataFrame:
+    """parse_lines over read_lines of files of one folder, with each file's header plan."""
+    return parse_lines(read_lines(spark, file_uris), _header_plans(fs, file_uris, header), header)
+
+
+def _header_plans(
+    fs: LakeFs, file_uris: Sequence[str], header: Sequence[str]
+) -> dict[str, HeaderPlan]:
+    """Each file's header, from its first non-blank line: a few kilobytes read on the driver."""
+    plans = {}
+    for uri in file_uris:
+        with closing(fs.lines(uri)) as lines:
+            plans[fs.name(uri)] = plan_header(first_content_line(lines), header)
+    return plans
 
 
 def _write_processed(
@@ -207,17 +263,17 @@ def _write_processed(
     sales_files: Sequence[Entry],
     cached: list[DataFrame],
 ) -> None:
-    valid = valid_rows(classified)
+    totals = _cache(spark, region_customer_totals(valid_rows(classified)), sales_files, cached)
     no_rows = rows_valid == 0
     _overwrite_partition(
         fs,
-        daily_sales(valid, day),
+        daily_sales(totals, day),
         layout.daily_sales_root,
         layout.daily_sales_partition(day),
         ("region",),
         empty=no_rows,
     )
-    today = _cache(spark, customer_daily(valid, day), sales_files, cached)
+    today = customer_daily(totals, day)
     _overwrite_partition(
         fs,
         today,
@@ -275,7 +331,7 @@ def _rebuild_later_metrics(
     """
     for as_of, snapshot in later:
         if snapshot.snapshot_date not in customers_by_snapshot:
-            parsed = _parsed_snapshot(spark, snapshot, cached)
+            parsed = _parsed_snapshot(spark, fs, snapshot, cached)
             customers_by_snapshot[snapshot.snapshot_date] = select_customers(parsed)
         history, has_history = _metrics_history(spark, fs, layout, as_of)
         own_day = layout.customer_daily_partition(as_of)

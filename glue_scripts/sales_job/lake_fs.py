@@ -7,6 +7,7 @@ file:// locally, with the credentials Spark already has: no boto3, no second cli
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -46,6 +47,10 @@ class LakeFs:
         path = self._jvm.org.apache.hadoop.fs.Path(uri)
         return path.getFileSystem(self._conf), path
 
+    def name(self, uri: str) -> str:
+        """The file's name as Hadoop (and Spark's file listing) decodes it."""
+        return str(self._resolve(uri)[1].getName())
+
     def exists(self, uri: str) -> bool:
         fs, path = self._resolve(uri)
         return bool(fs.exists(path))
@@ -64,6 +69,26 @@ class LakeFs:
             is_dir = bool(status.isDirectory())
             entries.append(Entry(name, child.toString(), is_dir, 0 if is_dir else status.getLen()))
         return sorted(entries, key=lambda e: e.name)
+
+    def lines(self, uri: str) -> Iterator[str]:
+        """The file's lines as Spark's text reader splits them (LF, CRLF or CR; decompressed).
+
+        Lazy: reading the first few lines reads only the first few kilobytes.
+        """
+        fs, path = self._resolve(uri)
+        stream = fs.open(path)
+        codec = self._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
+            self._conf
+        ).getCodec(path)
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        try:
+            reader = self._jvm.org.apache.hadoop.util.LineReader(stream)
+            line = self._jvm.org.apache.hadoop.io.Text()
+            while reader.readLine(line) > 0:
+                yield line.toString()
+        finally:
+            stream.close()
 
     def write_text(self, uri: str, text: str) -> None:
         fs, path = self._resolve(uri)

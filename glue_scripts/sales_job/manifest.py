@@ -1,4 +1,4 @@
-"""Run counts (one Spark action over the cached lines) and the run manifest.
+"""Run counts and line numbers (one Spark action over the cached lines) and the manifest.
 
 The manifest is the job's contract with the DAG and the Lambda: counts that reconcile
 (rows_in == rows_valid + rows_quarantined), the reasons, revenue and every input/output URI.
@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sales_job.contract import SCHEMA_VERSION, LakeLayout
-from sales_job.csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW
+from sales_job.csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW, LineNumbers
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,26 @@ class LineCounts:
         return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
 
 
-def collect_line_counts(classified: DataFrame) -> LineCounts:
-    """All counts in one aggregation, so the input's lineage runs once."""
+def collect_line_counts(classified: DataFrame) -> tuple[LineCounts, LineNumbers]:
+    """All counts, and the line numbers, in one aggregation over the classified lines."""
     groups = (
-        classified.groupBy("source_file", "line_kind", "reason")
-        .agg(F.count(F.lit(1)).alias("n"), F.sum("amount").alias("revenue"))
+        classified.groupBy("source_file", "_split_start", "line_kind", "reason")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum("amount").alias("revenue"),
+            F.min("_line_id").alias("first_id"),
+        )
         .collect()
     )
     valid, header, blank = 0, 0, 0
     revenue = Decimal("0.00")
     reasons: dict[str, int] = {}
     files_with_rows = set()
+    splits: dict[tuple[str, int], tuple[int, int]] = {}  # -> (lines, first _line_id)
     for g in groups:
+        split = (g["source_file"], g["_split_start"])
+        lines, first_id = splits.get(split, (0, g["first_id"]))
+        splits[split] = (lines + g["n"], min(first_id, g["first_id"]))
         if g["line_kind"] == LINE_KIND_HEADER:
             header += g["n"]
         elif g["line_kind"] == LINE_KIND_BLANK:
@@ -67,7 +75,7 @@ def collect_line_counts(classified: DataFrame) -> LineCounts:
                 revenue += g["revenue"] or Decimal(0)
             else:
                 reasons[g["reason"]] = reasons.get(g["reason"], 0) + g["n"]
-    return LineCounts(
+    counts = LineCounts(
         rows_valid=valid,
         reasons=dict(sorted(reasons.items())),
         total_revenue=revenue.quantize(Decimal("0.01")),
@@ -75,6 +83,8 @@ def collect_line_counts(classified: DataFrame) -> LineCounts:
         blank_lines=blank,
         files_with_rows=frozenset(files_with_rows),
     )
+    numbers = LineNumbers.from_splits((f, s, n, i) for (f, s), (n, i) in splits.items())
+    return counts, numbers
 
 
 @dataclass

@@ -6,10 +6,12 @@ blank line, a valid row (reason null), or a quarantined row with the first faili
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from sales_job.contract import (
     MAX_PRICE_INTEGER_DIGITS,
@@ -19,7 +21,7 @@ from sales_job.contract import (
     SALES_COLUMNS,
     Reason,
 )
-from sales_job.csv_lines import LINE_KIND_ROW
+from sales_job.csv_lines import LINE_KIND_ROW, LINES_SCHEMA, POSITION_COLUMNS
 
 QUANTITY_PATTERN = rf"^[+-]?\d{{1,{MAX_QUANTITY_DIGITS}}}$"
 # Up to 2 decimals (trailing zeros allowed): a price is never silently rounded.
@@ -34,7 +36,7 @@ def select_customers(parsed_customers: DataFrame) -> DataFrame:
     choice is deterministic.
     """
     usable = parsed_customers.where(customer_row_is_usable())
-    first = Window.partitionBy("customer_id").orderBy("source_file", "line_number")
+    first = Window.partitionBy("customer_id").orderBy(*POSITION_COLUMNS)
     return (
         usable.withColumn("_rank", F.row_number().over(first))
         .where(F.col("_rank") == 1)
@@ -51,10 +53,16 @@ def customer_row_is_usable() -> Column:
 
 
 def classify_sales(parsed_sales: DataFrame, customers: DataFrame, run_date: date) -> DataFrame:
+    """Every check of every line: check_rows, then mark_duplicates with its first copies."""
+    checked = check_rows(parsed_sales, customers, run_date)
+    return mark_duplicates(checked, first_copies(checked))
+
+
+def check_rows(parsed_sales: DataFrame, customers: DataFrame, run_date: date) -> DataFrame:
     """Add typed columns, `reason` (null when valid), name/status and `amount` to every line.
 
-    Checks run in Reason.ALL order. Duplicates are judged last, among rows that passed every
-    other check: the first by (source_file, line_number) is kept, later ones are quarantined.
+    Checks run in Reason.ALL order, all but the last: duplicates are judged by
+    mark_duplicates, among the rows that pass every check here.
     """
     rows = parsed_sales.withColumn("_is_row", F.col("line_kind") == LINE_KIND_ROW)
     typed = (
@@ -66,30 +74,14 @@ def classify_sales(parsed_sales: DataFrame, customers: DataFrame, run_date: date
 
     known = customers.select("customer_id", "name", "status", F.lit(True).alias("_known_customer"))
     joined = typed.join(known, on="customer_id", how="left")  # customers are unique: no fan-out
-    joined = joined.withColumn(
-        "reason",
-        F.when(
-            F.col("_is_row") & F.col("reason").isNull() & F.col("_known_customer").isNull(),
-            Reason.UNKNOWN_CUSTOMER,
-        ).otherwise(F.col("reason")),
-    )
-
-    candidate = F.col("_is_row") & F.col("reason").isNull()
-    earlier_first = Window.partitionBy("order_id", "_candidate").orderBy(
-        "source_file", "line_number"
-    )
-    deduped = joined.withColumn("_candidate", candidate).withColumn(
-        "reason",
-        F.when(
-            F.col("_candidate") & (F.row_number().over(earlier_first) > 1),
-            Reason.DUPLICATE_ORDER_ID,
-        ).otherwise(F.col("reason")),
-    )
-    is_valid = F.col("_is_row") & F.col("reason").isNull()
+    reason = F.when(
+        F.col("_is_row") & F.col("reason").isNull() & F.col("_known_customer").isNull(),
+        Reason.UNKNOWN_CUSTOMER,
+    ).otherwise(F.col("reason"))
+    joined = joined.withColumn("reason", reason)
     amount = (F.col("quantity_value").cast("decimal(10,0)") * F.col("price_value")).cast(MONEY_TYPE)
-    return deduped.select(
-        "source_file",
-        "line_number",
+    return joined.select(
+        *POSITION_COLUMNS,
         "raw_line",
         "line_kind",
         "reason",
@@ -102,8 +94,74 @@ def classify_sales(parsed_sales: DataFrame, customers: DataFrame, run_date: date
         "region",
         "name",
         "status",
-        F.when(is_valid, amount).alias("amount"),
+        F.when(_passed_checks(), amount).alias("amount"),
     )
+
+
+FIRST_COPIES_SCHEMA = StructType(
+    [
+        StructField("order_id", StringType(), False),
+        StructField(
+            "_first_copy",
+            StructType([LINES_SCHEMA[name] for name in POSITION_COLUMNS]),
+            False,
+        ),
+    ]
+)
+
+
+def repeated_id_hashes(checked: DataFrame) -> DataFrame:
+    """(_id_hash): 64-bit hashes of the order_ids on two or more rows that passed check_rows.
+
+    Grouping by a long instead of a string is the cheap way to learn that a day repeats no
+    order_id (the usual answer); a hash shared by two different ids only costs a closer look.
+    """
+    return (
+        checked.where(_passed_checks())
+        .groupBy(F.xxhash64("order_id").alias("_id_hash"))
+        .count()
+        .where(F.col("count") > 1)
+        .select("_id_hash")
+    )
+
+
+def first_copies(checked: DataFrame, hashes: Sequence[int] | None = None) -> DataFrame:
+    """(order_id, _first_copy): the first position of each order_id on two or more rows that
+    passed check_rows; only among ids with one of `hashes` (see repeated_id_hashes) if given.
+    """
+    candidates = checked.where(_passed_checks())
+    if hashes is not None:
+        candidates = candidates.where(F.xxhash64("order_id").isin(list(hashes)))
+    return (
+        candidates.groupBy("order_id")
+        .agg(
+            F.count(F.lit(1)).alias("_copies"),
+            F.min(F.struct(*POSITION_COLUMNS)).alias("_first_copy"),
+        )
+        .where(F.col("_copies") > 1)
+        .select("order_id", "_first_copy")
+    )
+
+
+def mark_duplicates(checked: DataFrame, copies: DataFrame) -> DataFrame:
+    """Quarantine every later copy of an order_id: the first by (file, line) is kept."""
+    joined = checked.join(F.broadcast(copies), on="order_id", how="left")
+    is_later_copy = (
+        _passed_checks()
+        & F.col("_first_copy").isNotNull()
+        & (F.struct(*POSITION_COLUMNS) != F.col("_first_copy"))
+    )
+    later = F.col("_later_copy")
+    return (
+        joined.withColumn("_later_copy", is_later_copy)
+        .withColumn("reason", F.when(later, Reason.DUPLICATE_ORDER_ID).otherwise(F.col("reason")))
+        .withColumn("amount", F.when(~later, F.col("amount")))
+        .select(*checked.columns)
+    )
+
+
+def _passed_checks() -> Column:
+    return (F.col("line_kind") == LINE_KIND_ROW) & F.col("reason").isNull()
 
 
 def _row_reason(run_date: date) -> Column:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
-from sales_job.csv_lines import parse_lines, read_lines
+from sales_job.csv_lines import LineNumbers
+from sales_job.daily_run import read_parsed_lines
+from sales_job.lake_fs import LakeFs
 from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import (
     SALES_HEADER,
@@ -138,11 +140,14 @@ def outcome(spark, tmp_path_factory) -> dict[str, Any]:
     folder = sales_dir(base, DAY)
     uris = [f"file://{folder / name}" for name in sorted(FILES)]
     snapshot = base / "raw-data/customers/snapshot_date=2024-01-01/customers.csv"
+    fs = LakeFs(spark)
     customers = select_customers(
-        parse_lines(read_lines(spark, [f"file://{snapshot}"]), CUSTOMER_COLUMNS)
+        read_parsed_lines(spark, fs, [f"file://{snapshot}"], CUSTOMER_COLUMNS)
     )
-    lines = parse_lines(read_lines(spark, uris), SALES_COLUMNS)
-    classified = [r.asDict() for r in classify_sales(lines, customers, date(2024, 1, 15)).collect()]
+    lines = read_parsed_lines(spark, fs, uris, SALES_COLUMNS)
+    classified_lines = classify_sales(lines, customers, date(2024, 1, 15))
+    numbered = LineNumbers.of(classified_lines).add_to(classified_lines)
+    classified = [r.asDict() for r in numbered.collect()]
     quarantine = read_partition(spark, output_dir(base, "quarantine", DAY))
     return {"manifest": manifest, "classified": classified, "quarantine": quarantine}
 

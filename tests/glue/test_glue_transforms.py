@@ -7,7 +7,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
-from sales_job.aggregates import customer_daily, customer_metrics, daily_sales, quarantined_rows
+from sales_job.aggregates import (
+    customer_daily,
+    customer_metrics,
+    daily_sales,
+    quarantined_rows,
+    region_customer_totals,
+)
 from sales_job.contract import (
     CUSTOMER_COLUMNS,
     CUSTOMER_DAILY_SCHEMA,
@@ -17,34 +23,39 @@ from sales_job.contract import (
     SALES_COLUMNS,
     Reason,
 )
-from sales_job.csv_lines import parse_lines
+from sales_job.csv_lines import LineNumbers, first_content_line, parse_lines, plan_header
 from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import output_dir, read_partition, run_day
 
 DAY = date(2024, 1, 15)
-LINES_DDL = "source_file STRING, line_number BIGINT, raw_line STRING"
+LINES_DDL = "source_file STRING, _split_start BIGINT, _line_id BIGINT, raw_line STRING"
 VALID_DDL = (
     "order_id STRING, customer_id STRING, name STRING, status STRING, region STRING, "
     "amount DECIMAL(18,2)"
 )
 
 
-def lines_df(spark, *files: tuple[str, list[str]]):
-    rows = [(name, i, text) for name, lines in files for i, text in enumerate(lines, start=1)]
-    return spark.createDataFrame(rows, LINES_DDL)
+def parsed_lines(spark, header, *files: tuple[str, list[str]]):
+    """The job's parse of in-memory files: one split per file, line ids = line numbers."""
+    rows = [(name, 0, i, text) for name, lines in files for i, text in enumerate(lines, start=1)]
+    plans = {name: plan_header(first_content_line(lines), header) for name, lines in files}
+    return parse_lines(spark.createDataFrame(rows, LINES_DDL), plans, header)
+
+
+def numbered(lines):
+    return LineNumbers.of(lines).add_to(lines)
 
 
 def customers_df(spark, *rows: str):
-    parsed = parse_lines(
-        lines_df(spark, ("c.csv", [",".join(CUSTOMER_COLUMNS), *rows])), CUSTOMER_COLUMNS
-    )
+    parsed = parsed_lines(spark, CUSTOMER_COLUMNS, ("c.csv", [",".join(CUSTOMER_COLUMNS), *rows]))
     return select_customers(parsed)
 
 
 def test_first_failing_check_wins(spark):
     header = ",".join(SALES_COLUMNS)
-    lines = lines_df(
+    lines = parsed_lines(
         spark,
+        SALES_COLUMNS,
         (
             "a.csv",
             [
@@ -60,7 +71,7 @@ def test_first_failing_check_wins(spark):
     customers = customers_df(spark, "C001,Ann,a@x,2023-01-01,active")
     got = {
         r["line_number"]: r["reason"]
-        for r in classify_sales(parse_lines(lines, SALES_COLUMNS), customers, DAY).collect()
+        for r in numbered(classify_sales(lines, customers, DAY)).collect()
     }
     assert got == {
         1: None,
@@ -74,20 +85,21 @@ def test_first_failing_check_wins(spark):
 
 def test_header_with_a_bom_and_spaces_is_still_the_header(spark):
     header = "\ufeff" + " , ".join(SALES_COLUMNS)
-    lines = lines_df(spark, ("a.csv", ["", header, "1,C001,P1,1,1.00,2024-01-15,North"]))
-    got = [(r["line_kind"], r["csv_error"]) for r in parse_lines(lines, SALES_COLUMNS).collect()]
+    lines = parsed_lines(
+        spark, SALES_COLUMNS, ("a.csv", ["", header, "1,C001,P1,1,1.00,2024-01-15,North"])
+    )
+    got = [(r["line_kind"], r["csv_error"]) for r in lines.collect()]
     assert sorted(got, key=str) == sorted(
         [("blank", None), ("header", None), ("row", None)], key=str
     )
 
 
 def test_money_is_decimal_and_amount_is_exact(spark):
-    lines = lines_df(
-        spark, ("a.csv", [",".join(SALES_COLUMNS), "1,C001,P1,3,0.10,2024-01-15,North"])
-    )
+    rows = [",".join(SALES_COLUMNS), "1,C001,P1,3,0.10,2024-01-15,North"]
+    lines = parsed_lines(spark, SALES_COLUMNS, ("a.csv", rows))
     customers = customers_df(spark, "C001,Ann,a@x,2023-01-01,active")
     [r] = (
-        classify_sales(parse_lines(lines, SALES_COLUMNS), customers, DAY)
+        classify_sales(lines, customers, DAY)
         .where("reason is null and line_kind = 'row'")
         .collect()
     )
@@ -107,7 +119,7 @@ def test_customer_snapshot_duplicates_keep_first_and_bad_header_yields_none(spar
         ("C001", "First", "active"),
         ("C002", "Doe, Jane", "active"),
     ]
-    bad = parse_lines(lines_df(spark, ("c.csv", ["id,name", "C001,Ann"])), CUSTOMER_COLUMNS)
+    bad = parsed_lines(spark, CUSTOMER_COLUMNS, ("c.csv", ["id,name", "C001,Ann"]))
     assert select_customers(bad).count() == 0
 
 
@@ -127,7 +139,8 @@ def test_daily_sales_and_customer_daily(spark):
             ("4", "C2", "Bob", None, "South", "2.00"),
         ],
     )
-    sales = {r["region"]: r.asDict() for r in daily_sales(valid, DAY).collect()}
+    totals = region_customer_totals(valid)
+    sales = {r["region"]: r.asDict() for r in daily_sales(totals, DAY).collect()}
     assert sales["North"] == {
         "region": "North",
         "daily_revenue": Decimal("16.75"),
@@ -136,7 +149,7 @@ def test_daily_sales_and_customer_daily(spark):
         "order_date": DAY,
     }
     assert sales["South"]["daily_orders"] == 1
-    per_customer = {r["customer_id"]: r for r in customer_daily(valid, DAY).collect()}
+    per_customer = {r["customer_id"]: r for r in customer_daily(totals, DAY).collect()}
     assert (per_customer["C1"]["spent"], per_customer["C1"]["orders"]) == (Decimal("15.50"), 2)
     assert (per_customer["C2"]["name"], per_customer["C2"]["status"]) == ("Bob", None)
 
@@ -166,7 +179,8 @@ def test_customer_metrics_sums_days_and_rounds_average_half_up(spark):
 
 def test_output_schemas_match_the_contract(spark):
     valid = valid_df(spark, [("1", "C1", "Ann", "active", "North", "1.00")])
-    history = customer_daily(valid, DAY).select("customer_id", "spent", "orders")
+    totals = region_customer_totals(valid)
+    history = customer_daily(totals, DAY).select("customer_id", "spent", "orders")
     customers = spark.createDataFrame([], "customer_id STRING, name STRING, status STRING")
     classified_ddl = (
         "source_file STRING, line_number BIGINT, raw_line STRING, line_kind STRING, "
@@ -176,8 +190,11 @@ def test_output_schemas_match_the_contract(spark):
         [("a.csv", 2, "x", "row", "bad_header", None)], classified_ddl
     )
     frames = {
-        "daily_sales": (daily_sales(valid, DAY), DAILY_SALES_SCHEMA),
-        "customer_daily": (customer_daily(valid, DAY), CUSTOMER_DAILY_SCHEMA),
+        "daily_sales": (daily_sales(totals, DAY), DAILY_SALES_SCHEMA),
+        "customer_daily": (
+            customer_daily(totals, DAY),
+            CUSTOMER_DAILY_SCHEMA,
+        ),
         "customer_metrics": (customer_metrics(history, customers, DAY), CUSTOMER_METRICS_SCHEMA),
         "quarantine": (quarantined_rows(quarantine_input, DAY), QUARANTINE_SCHEMA),
     }
