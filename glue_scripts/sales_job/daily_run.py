@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -138,11 +138,14 @@ def _process_day(
         what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
         raise _failure(day, f"no sales partition: {sales_uri} {what}")
 
-    customers = _load_customers(spark, fs, snapshot, report, cached)
-    lines = read_parsed_lines(spark, fs, [e.uri for e in sales_files], SALES_COLUMNS)
-    checked = _cache(spark, check_rows(lines, customers, day), sales_files, cached)
-    classified = _without_later_copies(spark, checked)
-    counts, line_numbers = collect_line_counts(classified)
+    with spark_step(spark, "read the customer snapshot"):
+        customers = _load_customers(spark, fs, snapshot, report, cached)
+    with spark_step(spark, "check the sales lines"):
+        lines = read_parsed_lines(spark, fs, [e.uri for e in sales_files], SALES_COLUMNS)
+        checked = _cache(spark, check_rows(lines, customers, day), sales_files, cached)
+        classified = _without_later_copies(spark, checked)
+    with spark_step(spark, "count the lines"):
+        counts, line_numbers = collect_line_counts(classified)
     report.counts = counts
     log.info("run_date %s: %s rows in, %s valid", day, counts.rows_in, counts.rows_valid)
 
@@ -475,14 +478,26 @@ def _overwrite_partition(
         fs.delete(partition_uri)
         return
     partition_column = df.columns[-1]
-    (
-        df.coalesce(1)  # one file per partition, no extra shuffle
-        .sortWithinPartitions(partition_column, *sort_columns)
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy(partition_column)
-        .parquet(table_root)
-    )
+    with spark_step(df.sparkSession, f"write {partition_uri.rsplit('/', 2)[-2]}"):
+        (
+            df.coalesce(1)  # one file per partition, no extra shuffle
+            .sortWithinPartitions(partition_column, *sort_columns)
+            .write.mode("overwrite")
+            .option("partitionOverwriteMode", "dynamic")
+            .partitionBy(partition_column)
+            .parquet(table_root)
+        )
+
+
+@contextmanager
+def spark_step(spark: SparkSession, name: str) -> Iterator[None]:
+    """Name the Spark jobs a step runs (the Spark UI and event log show it): where time goes."""
+    context = spark.sparkContext
+    context.setJobDescription(f"sales_etl: {name}")
+    try:
+        yield
+    finally:
+        context.setJobDescription(None)  # type: ignore[arg-type]
 
 
 def _write_manifest(fs: LakeFs, layout: LakeLayout, day: date, manifest: dict[str, Any]) -> None:

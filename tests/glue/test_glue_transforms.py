@@ -94,6 +94,15 @@ def test_header_with_a_bom_and_spaces_is_still_the_header(spark):
     )
 
 
+def test_a_line_repeating_the_header_is_a_header_not_a_row(spark):
+    # Two exports concatenated: the second header is no data and must not be quarantined.
+    header = ",".join(SALES_COLUMNS)
+    row = "1,C001,P1,1,1.00,2024-01-15,North"
+    lines = parsed_lines(spark, SALES_COLUMNS, ("a.csv", [header, row, header, row]))
+    got = [(r["line_kind"], r["csv_error"]) for r in lines.orderBy("_line_id").collect()]
+    assert got == [("header", None), ("row", None), ("header", None), ("row", None)]
+
+
 def test_money_is_decimal_and_amount_is_exact(spark):
     rows = [",".join(SALES_COLUMNS), "1,C001,P1,3,0.10,2024-01-15,North"]
     lines = parsed_lines(spark, SALES_COLUMNS, ("a.csv", rows))
