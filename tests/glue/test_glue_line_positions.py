@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sales_job import daily_run
 from sales_job.contract import SALES_COLUMNS, Reason
 from sales_job.csv_lines import first_content_line, plan_header
 from sales_job.lake_fs import LakeFs
@@ -60,7 +61,12 @@ def small_splits(spark) -> Iterator[None]:
             spark.conf.set(key, value)
 
 
-def test_line_numbers_and_first_copies_across_splits(spark, tmp_path: Path, small_splits) -> None:
+@pytest.mark.parametrize("hash_filter", ["on", "off"])
+def test_line_numbers_and_first_copies_across_splits(
+    spark, tmp_path: Path, small_splits, monkeypatch: pytest.MonkeyPatch, hash_filter: str
+) -> None:
+    if hash_filter == "off":  # as for a day repeating more ids than one filter may list
+        monkeypatch.setattr(daily_run, "MAX_HASH_FILTER", 0)
     lines = [SALES_HEADER] + [
         BAD_LINES[n][0] if n in BAD_LINES else sales_line(n) for n in range(2, LINES + 1)
     ]
