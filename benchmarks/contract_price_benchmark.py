@@ -47,6 +47,7 @@ TARGET_RATIO = 1.3
 STDERR_TAIL_LINES = 40
 JVM_EXIT_WAIT_S = 60.0  # after the Python process exits
 
+SLOWEST_STAGES = 5
 STARTUP, BARE, JOB = "start-up", "bare", "job"
 
 
@@ -296,6 +297,22 @@ def print_steps(kind: str, runs: Sequence[Run]) -> None:
         f"in Spark jobs {busy:.2f}s of net {net:.2f}s (overlapping jobs counted once); "
         f"the other {net - busy:.2f}s is driver work between jobs (planning, listing, Python)"
     )
+    print_slowest_stages(runs[-1])
+
+
+def print_slowest_stages(run: Run) -> None:
+    """The stages that took longest, with their task counts: 1 task means 1 busy core."""
+    stages = sorted(
+        ((stage, job) for job in run.jobs for stage in job.ran),
+        key=lambda pair: pair[0].seconds,
+        reverse=True,
+    )[:SLOWEST_STAGES]
+    print(f"slowest stages (repeat {run.repeat}):")
+    for stage, job in stages:
+        print(
+            f"  stage {stage.stage_id:>3} {stage.seconds:>7.2f}s {stage.tasks:>4} tasks  "
+            f"job {job.job_id:>2} ({job.label[:48]})"
+        )
 
 
 # --------------------------------------------------------------------------- main

@@ -27,17 +27,32 @@ WRITE_TARGET = re.compile(r"InsertIntoHadoopFsRelationCommand (\S+?),")
 
 
 @dataclass(frozen=True)
+class SparkStage:
+    stage_id: int
+    name: str
+    tasks: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class SparkJob:
     job_id: int
     label: str
     submitted_ms: int
     completed_ms: int
-    stages: int  # stages that ran (cached or skipped stages do not)
-    tasks: int
+    ran: tuple[SparkStage, ...]  # stages that ran (cached or skipped stages do not)
 
     @property
     def seconds(self) -> float:
         return (self.completed_ms - self.submitted_ms) / 1000
+
+    @property
+    def stages(self) -> int:
+        return len(self.ran)
+
+    @property
+    def tasks(self) -> int:
+        return sum(s.tasks for s in self.ran)
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,7 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
     """Every job that finished, in submission order; `strip_prefix` shortens call-site paths."""
     starts: dict[int, dict[str, Any]] = {}
     ends: dict[int, int] = {}
-    stage_tasks: dict[int, int] = {}  # stage id -> tasks, for stages that completed
+    completed: dict[int, SparkStage] = {}
     writes: dict[str, str] = {}  # SQL execution id -> the table folder it writes
     sql_descriptions: dict[str, str] = {}
     for event in events:
@@ -91,8 +106,8 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
         elif kind == "SparkListenerJobEnd":
             ends[event["Job ID"]] = event["Completion Time"]
         elif kind == "SparkListenerStageCompleted":
-            info = event["Stage Info"]
-            stage_tasks[info["Stage ID"]] = info.get("Number of Tasks", 0)
+            stage = _stage(event["Stage Info"], strip_prefix)
+            completed[stage.stage_id] = stage
         elif kind == SQL_START:
             execution = str(event.get("executionId"))
             sql_descriptions[execution] = event.get("description", "")
@@ -103,18 +118,28 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
     for job_id, start in sorted(starts.items()):
         if job_id not in ends:
             continue  # cut off by a killed process: no duration to report
-        ran = [s for s in start.get("Stage IDs", []) if s in stage_tasks]
+        ran = tuple(completed[s] for s in sorted(start.get("Stage IDs", [])) if s in completed)
         jobs.append(
             SparkJob(
                 job_id=job_id,
                 label=_label(start, writes, sql_descriptions, strip_prefix),
                 submitted_ms=start["Submission Time"],
                 completed_ms=ends[job_id],
-                stages=len(ran),
-                tasks=sum(stage_tasks[s] for s in ran),
+                ran=ran,
             )
         )
     return jobs
+
+
+def _stage(info: dict[str, Any], strip_prefix: str) -> SparkStage:
+    name = info.get("Stage Name", "")
+    seconds = (info.get("Completion Time", 0) - info.get("Submission Time", 0)) / 1000
+    return SparkStage(
+        stage_id=info["Stage ID"],
+        name=name.replace(strip_prefix, "") if strip_prefix else name,
+        tasks=info.get("Number of Tasks", 0),
+        seconds=max(seconds, 0.0),
+    )
 
 
 def _write_target(sql_start: dict[str, Any]) -> str | None:
