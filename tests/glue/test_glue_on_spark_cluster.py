@@ -61,11 +61,12 @@ COMMON_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.eventLog.enabled": "true",
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
 }
+# The cluster runs' event logs show which executors ran the tasks (local runs need none).
 CLUSTER_CONF = {
+    "spark.eventLog.enabled": "true",
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
     "spark.cores.max": str(WORKERS),
@@ -87,6 +88,7 @@ def spark_daemon_env(tmp: Path) -> dict[str, str]:
         "SPARK_HOME": str(SPARK_HOME),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_LOCAL_DIRS": str(tmp / "local-dirs"),
+        "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1",  # short-lived daemons: quick JIT
     }
 
 
@@ -173,7 +175,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @dataclass
 class JobRuns:
     lake: Path
-    event_logs: list[Path]  # one per day
+    event_logs: list[Path]  # one per day, on the cluster
 
 
 def stage_glue_code(folder: Path) -> tuple[Path, Path]:
@@ -188,17 +190,21 @@ def stage_glue_code(folder: Path) -> tuple[Path, Path]:
     return script, library
 
 
+def on_cluster(master: str) -> bool:
+    return master.startswith("spark://")
+
+
 def job_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str, str]:
-    conf = {**COMMON_CONF, "spark.eventLog.dir": events.as_uri()}
-    if master.startswith("spark://"):
-        conf.update(CLUSTER_CONF)
+    conf = dict(COMMON_CONF)
+    if on_cluster(master):
+        conf.update(CLUSTER_CONF, **{"spark.eventLog.dir": events.as_uri()})
     conf_args = " ".join(f"--conf {key}={value}" for key, value in conf.items())
     return {
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_LOCAL_DIRS": str(tmp / "local-dirs"),
         # As on Glue: --extra-py-files is on the driver's path before anything else ...
-        "PYTHONPATH": os.pathsep.join([str(library), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(library), os.environ.get("PYTHONPATH")) if p),
         # ... and shipped to every executor.
         "PYSPARK_SUBMIT_ARGS": f"--master {master} --py-files {library} {conf_args} pyspark-shell",
     }
@@ -224,7 +230,8 @@ def run_job_days(master: str, lake: Path, code: tuple[Path, Path], tmp: Path) ->
         assert done.returncode == 0, (
             f"{master} {day}: exit {done.returncode}\n{done.stderr[-4000:]}"
         )
-        event_logs.append(event_log_file(events))
+        if on_cluster(master):
+            event_logs.append(event_log_file(events))
     return JobRuns(lake, event_logs)
 
 
