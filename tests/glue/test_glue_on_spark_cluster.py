@@ -103,7 +103,9 @@ class Cluster:
 
     def state(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.webui_port}/json/"
-        with urllib.request.urlopen(url, timeout=5) as response:
+        # Loopback: never through a proxy the environment may name.
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(url, timeout=5) as response:
             return json.load(response)
 
 
