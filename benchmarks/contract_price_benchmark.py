@@ -124,7 +124,7 @@ def measure(
     event_dir.mkdir(parents=True)
     name = f"{kind} (repeat {repeat})"
     wall = run_process(name, argv, spark_environment(master, event_dir), run_dir)
-    jobs = parse_spark_jobs(read_events(event_log_file(event_dir)), f"{REPO_ROOT}/")
+    jobs = parse_spark_jobs(read_events(event_log_file(event_dir)))
     return Run(kind, repeat, wall, jobs), run_dir
 
 

@@ -7,7 +7,8 @@ both are read and an unreadable line is skipped.
 
 A job is labelled, first match wins, by:
   1. its `spark.job.description` (what `SparkContext.setJobDescription` sets: one per step);
-  2. its `callSite.short`, the Python `file:line` of the action (`collect at job.py:52`);
+  2. its `callSite.short`, the Python `file:line` of the action, shortened to the file's
+     folder and name (`collect at sales_job/manifest.py:52`, wherever the code was installed);
   3. for a job under a SQL write with neither, `write <table folder>` from the execution's
      plan (PySpark's `DataFrameWriter` records no Python call site);
   4. the SQL execution's own description, else `job <id>`.
@@ -24,6 +25,8 @@ from typing import Any
 
 SQL_START = "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart"
 WRITE_TARGET = re.compile(r"InsertIntoHadoopFsRelationCommand (\S+?),")
+# "collect at /any/where/sales_job/manifest.py:52" -> "collect at sales_job/manifest.py:52"
+CALL_SITE_PATH = re.compile(r" at \S*?([^/\s]+/[^/\s]+:\d+)$")
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,8 @@ def executors_added(events: Iterable[dict[str, Any]]) -> list[ExecutorAdded]:
     return found
 
 
-def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list[SparkJob]:
-    """Every job that finished, in submission order; `strip_prefix` shortens call-site paths."""
+def spark_jobs(events: Iterable[dict[str, Any]]) -> list[SparkJob]:
+    """Every job that finished, in submission order."""
     starts: dict[int, dict[str, Any]] = {}
     ends: dict[int, int] = {}
     completed: dict[int, SparkStage] = {}
@@ -106,7 +109,7 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
         elif kind == "SparkListenerJobEnd":
             ends[event["Job ID"]] = event["Completion Time"]
         elif kind == "SparkListenerStageCompleted":
-            stage = _stage(event["Stage Info"], strip_prefix)
+            stage = _stage(event["Stage Info"])
             completed[stage.stage_id] = stage
         elif kind == SQL_START:
             execution = str(event.get("executionId"))
@@ -122,7 +125,7 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
         jobs.append(
             SparkJob(
                 job_id=job_id,
-                label=_label(start, writes, sql_descriptions, strip_prefix),
+                label=_label(start, writes, sql_descriptions),
                 submitted_ms=start["Submission Time"],
                 completed_ms=ends[job_id],
                 ran=ran,
@@ -131,12 +134,11 @@ def spark_jobs(events: Iterable[dict[str, Any]], strip_prefix: str = "") -> list
     return jobs
 
 
-def _stage(info: dict[str, Any], strip_prefix: str) -> SparkStage:
-    name = info.get("Stage Name", "")
+def _stage(info: dict[str, Any]) -> SparkStage:
     seconds = (info.get("Completion Time", 0) - info.get("Submission Time", 0)) / 1000
     return SparkStage(
         stage_id=info["Stage ID"],
-        name=name.replace(strip_prefix, "") if strip_prefix else name,
+        name=short_call_site(info.get("Stage Name", "")),
         tasks=info.get("Number of Tasks", 0),
         seconds=max(seconds, 0.0),
     )
@@ -148,15 +150,16 @@ def _write_target(sql_start: dict[str, Any]) -> str | None:
     return match.group(1).rstrip("/").rsplit("/", 1)[-1] if match else None
 
 
-def _label(
-    start: dict[str, Any], writes: dict[str, str], sql: dict[str, str], strip_prefix: str
-) -> str:
+def short_call_site(text: str) -> str:
+    return CALL_SITE_PATH.sub(r" at \1", text)
+
+
+def _label(start: dict[str, Any], writes: dict[str, str], sql: dict[str, str]) -> str:
     props = start.get("Properties") or {}
     if props.get("spark.job.description"):
         return props["spark.job.description"]
     if props.get("callSite.short"):
-        text = props["callSite.short"]
-        return text.replace(strip_prefix, "") if strip_prefix else text
+        return short_call_site(props["callSite.short"])
     execution = props.get("spark.sql.execution.id")
     if execution in writes:
         return f"write {writes[execution]}"
