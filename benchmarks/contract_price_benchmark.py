@@ -1,0 +1,401 @@
+"""The price of the job's contract: the Glue job against a bare Spark job with the same outputs.
+
+    python -m benchmarks.contract_price_benchmark                    # 1,000,000 orders, 2 repeats
+    python -m benchmarks.contract_price_benchmark --orders 100000 --repeats 1     # a quick look
+
+One day (2024-01-01, no bad rows) is written to a synthetic lake. Each repeat then runs three
+fresh processes with the same Spark settings, one after the other: an empty Spark start-up
+(`bare_spark_job.py --startup-only`), then the bare job (`bare_spark_job.py`: read, join, three
+Parquet tables) and the real job (`glue_scripts/sales_etl_job.py`: line numbers, quarantine,
+duplicate check, reconciliation, manifest), in alternating order. Each run's Spark event log
+gives its Spark jobs (actions) and where its time goes. Printed per run: wall time, net time
+(wall less that repeat's start-up), rows/s on net time, Spark jobs; then medians, the ratio
+job net / bare net (target <= 1.3) and each repeat's own ratio. Exits non-zero when a process
+fails or an output is wrong (the job's manifest, the bare job's tables), so a broken run never
+reports a ratio. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from benchmarks.spark_event_log import SparkJob, busy_seconds, event_log_file, read_events
+from benchmarks.spark_event_log import spark_jobs as parse_spark_jobs
+from local.data.synthetic_sales import write_synthetic_lake
+from local.process_group import group_exists, stop_process_group
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BARE_SCRIPT = REPO_ROOT / "benchmarks" / "bare_spark_job.py"
+JOB_SCRIPT = REPO_ROOT / "glue_scripts" / "sales_etl_job.py"
+RUN_DATE = date(2024, 1, 1)
+TARGET_RATIO = 1.3
+STDERR_TAIL_LINES = 40
+JVM_EXIT_WAIT_S = 60.0  # after the Python process exits
+
+SLOWEST_STAGES = 5
+STARTUP, BARE, JOB = "start-up", "bare", "job"
+
+
+class BenchmarkError(RuntimeError):
+    """A run failed or wrote the wrong thing; the message names the run and shows why."""
+
+
+@dataclass
+class Run:
+    kind: str
+    repeat: int
+    wall_s: float
+    jobs: list[SparkJob] = field(default_factory=list)
+    net_s: float | None = None  # wall less the same repeat's start-up
+
+    @property
+    def job_seconds(self) -> float:
+        return sum(j.seconds for j in self.jobs)
+
+
+def spark_environment(master: str, event_dir: Path) -> dict[str, str]:
+    """The same Spark settings for every run; only the event log folder differs."""
+    submit_args = (
+        f"--master {master} --driver-memory 2g "
+        "--conf spark.eventLog.enabled=true "
+        f"--conf spark.eventLog.dir=file://{event_dir} "
+        "--conf spark.ui.enabled=false pyspark-shell"
+    )
+    return {**os.environ, "PYSPARK_SUBMIT_ARGS": submit_args, "SPARK_LOCAL_IP": "127.0.0.1"}
+
+
+def run_process(name: str, argv: list[str], env: dict[str, str], run_dir: Path) -> float:
+    """Run `argv` in its own process group; seconds until it and its JVM have exited.
+
+    The Python process can exit before the JVM it started has shut down (the job never calls
+    `spark.stop()`, so its JVM stops in a shutdown hook): the clock runs until the whole group
+    is gone, so every run pays its own shutdown, the next run gets the CPU to itself and the
+    event log is complete.
+    """
+    stdout_path, stderr_path = run_dir / "stdout.txt", run_dir / "stderr.txt"
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, start_new_session=True)
+        returncode = proc.wait()
+        gone = _wait_for_group(proc.pid)
+        wall = time.perf_counter() - started
+    if not gone:
+        stop_process_group(proc, grace=5)
+        raise BenchmarkError(f"{name}: its JVM was still running {JVM_EXIT_WAIT_S:.0f}s after exit")
+    if returncode != 0:
+        tail = stderr_path.read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+        raise BenchmarkError(
+            f"{name} exited with {returncode}: {' '.join(argv)}\n"
+            f"--- last lines of {stderr_path} ---\n" + "\n".join(tail)
+        )
+    return wall
+
+
+def _wait_for_group(pgid: int) -> bool:
+    deadline = time.monotonic() + JVM_EXIT_WAIT_S
+    while group_exists(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def measure(
+    kind: str, repeat: int, argv: list[str], master: str, runs_dir: Path
+) -> tuple[Run, Path]:
+    """One fresh process; returns its Run (wall time, Spark jobs) and its folder."""
+    run_dir = runs_dir / f"repeat{repeat}-{kind}"
+    event_dir = run_dir / "events"
+    event_dir.mkdir(parents=True)
+    name = f"{kind} (repeat {repeat})"
+    wall = run_process(name, argv, spark_environment(master, event_dir), run_dir)
+    jobs = parse_spark_jobs(read_events(event_log_file(event_dir)))
+    return Run(kind, repeat, wall, jobs), run_dir
+
+
+def run_repeat(repeat: int, lake: Path, orders: int, master: str, runs_dir: Path) -> dict[str, Run]:
+    """Start-up first, then bare and job, their order swapped every other repeat (drift)."""
+    python = sys.executable
+    startup, _ = measure(
+        STARTUP, repeat, [python, str(BARE_SCRIPT), "--startup-only"], master, runs_dir
+    )
+    results = {STARTUP: startup}
+    print_run(startup, orders)
+    out = runs_dir / f"repeat{repeat}-bare-output"
+    day = str(RUN_DATE)
+    commands = {
+        BARE: [python, str(BARE_SCRIPT), "--lake", str(lake), "--run_date", day, "--out", str(out)],
+        JOB: [python, str(JOB_SCRIPT), "--run_date", day, "--data_uri", str(lake)],
+    }
+    order = (BARE, JOB) if repeat % 2 else (JOB, BARE)
+    for kind in order:
+        run, run_dir = measure(kind, repeat, commands[kind], master, runs_dir)
+        run.net_s = run.wall_s - startup.wall_s
+        results[kind] = run
+        if kind == JOB:
+            check_manifest((run_dir / "stdout.txt").read_text(), orders, repeat)
+        else:
+            check_bare_output(out, orders, repeat)
+        print_run(run, orders)
+    return results
+
+
+def check_manifest(stdout: str, orders: int, repeat: int) -> None:
+    """The job printed its manifest last: it must have succeeded on every order."""
+    manifest = _last_json_object(stdout)
+    if manifest is None:
+        raise BenchmarkError(f"job (repeat {repeat}) printed no manifest")
+    if manifest.get("status") != "succeeded" or manifest.get("rows_in") != orders:
+        raise BenchmarkError(
+            f"job (repeat {repeat}): manifest status {manifest.get('status')!r}, rows_in "
+            f"{manifest.get('rows_in')} (expected succeeded, {orders}); error "
+            f"{manifest.get('error')!r}"
+        )
+
+
+def _last_json_object(text: str) -> dict[str, Any] | None:
+    # json.dumps(indent=2) starts the object on a line of its own.
+    lines = text.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index] == "{":
+            try:
+                return json.loads("\n".join(lines[index:]))
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def check_bare_output(out: Path, orders: int, repeat: int) -> None:
+    """The bare job's three tables exist and daily_sales counts every order (all are valid)."""
+    day = f"{RUN_DATE}"
+    for table, column in (
+        ("daily_sales", "order_date"),
+        ("customer_daily", "order_date"),
+        ("customer_metrics", "as_of_date"),
+    ):
+        if not list((out / table / f"{column}={day}").glob("*.parquet")):
+            raise BenchmarkError(f"bare (repeat {repeat}) wrote no {table} partition under {out}")
+    daily = pq.read_table(out / "daily_sales" / f"order_date={day}")
+    counted = sum(daily.column("daily_orders").to_pylist())
+    if counted != orders:
+        raise BenchmarkError(f"bare (repeat {repeat}): daily_sales counts {counted} of {orders}")
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _cell(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_row(label: str, kind: str, values: dict[str, float | None], orders: int) -> None:
+    """One table line; rows/s is on net time (a start-up has none)."""
+    net = values["net_s"]
+    rate = orders / net if net and kind != STARTUP else None
+    print(
+        f"{label:<10}{kind:<10}{_cell(values['wall_s'], '.2f'):>9}{_cell(net, '.2f'):>9}"
+        f"{_cell(rate, ',.0f'):>12}{_cell(values['spark_jobs'], '.0f'):>12}"
+        f"{_cell(values['job_s'], '.2f'):>10}",
+        flush=True,
+    )
+
+
+def run_values(run: Run) -> dict[str, float | None]:
+    return {
+        "wall_s": run.wall_s,
+        "net_s": run.net_s,
+        "spark_jobs": len(run.jobs),
+        "job_s": run.job_seconds,
+    }
+
+
+def print_run(run: Run, orders: int) -> None:
+    print_row(f"repeat {run.repeat}", run.kind, run_values(run), orders)
+
+
+def print_header() -> None:
+    header = (
+        f"{'':<10}{'run':<10}{'wall s':>9}{'net s':>9}{'rows/s':>12}{'spark jobs':>12}"
+        f"{'jobs s':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+
+
+def median_values(runs: Sequence[Run]) -> dict[str, float | None]:
+    samples = [run_values(r) for r in runs]
+    medians: dict[str, float | None] = {}
+    for key in samples[0]:
+        present = [v[key] for v in samples if v[key] is not None]
+        medians[key] = statistics.median(present) if present else None
+    return medians
+
+
+def print_summary(repeats: list[dict[str, Run]], orders: int) -> None:
+    print()
+    for kind in (STARTUP, BARE, JOB):
+        print_row("median", kind, median_values([r[kind] for r in repeats]), orders)
+    bare = statistics.median(r[BARE].net_s or 0.0 for r in repeats)
+    job = statistics.median(r[JOB].net_s or 0.0 for r in repeats)
+    each = ", ".join(f"{_ratio(r[JOB].net_s, r[BARE].net_s)}" for r in repeats)
+    print(
+        f"\nratio job net / bare net (medians): {_ratio(job, bare)} (target <= {TARGET_RATIO})"
+        f"\nper repeat: {each}"
+    )
+
+
+def _load() -> str:
+    # Other work on the machine skews every figure: say how busy it was.
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if not numerator or not denominator or denominator <= 0:
+        return "n/a (net time <= 0: the run took no longer than an empty start-up)"
+    return f"{numerator / denominator:.2f}"
+
+
+def print_steps(kind: str, runs: Sequence[Run]) -> None:
+    """Where the run's Spark time goes, per step (label), medians over the repeats."""
+    per_step: dict[str, list[list[SparkJob]]] = {}
+    for run in runs:
+        grouped: dict[str, list[SparkJob]] = {}
+        for job in run.jobs:
+            grouped.setdefault(job.label, []).append(job)
+        for label, jobs in grouped.items():
+            per_step.setdefault(label, []).append(jobs)
+    total = statistics.median(r.job_seconds for r in runs) or 1.0
+    print(f"\nwhere the {kind} run's Spark time goes (per step, median of {len(runs)} repeats)")
+    header = f"{'step':<58}{'jobs':>5}{'stages':>7}{'tasks':>7}{'jobs s':>8}{'share':>7}"
+    print(header)
+    print("-" * len(header))
+    for label, samples in per_step.items():
+        seconds = statistics.median(sum(j.seconds for j in jobs) for jobs in samples)
+        first = samples[0]
+        print(
+            f"{label[:57]:<58}{len(first):>5}{sum(j.stages for j in first):>7}"
+            f"{sum(j.tasks for j in first):>7}{seconds:>8.2f}{seconds / total:>7.0%}"
+        )
+    busy = statistics.median(busy_seconds(r.jobs) for r in runs)
+    net = statistics.median(r.net_s or 0.0 for r in runs)
+    print(
+        f"in Spark jobs {busy:.2f}s of net {net:.2f}s (overlapping jobs counted once); "
+        f"the other {net - busy:.2f}s is driver work between jobs (planning, listing, Python)"
+    )
+    print_slowest_stages(runs[-1])
+
+
+def print_slowest_stages(run: Run) -> None:
+    """The stages that took longest, with their task counts: 1 task means 1 busy core."""
+    stages = sorted(
+        ((stage, job) for job in run.jobs for stage in job.ran),
+        key=lambda pair: pair[0].seconds,
+        reverse=True,
+    )[:SLOWEST_STAGES]
+    print(f"slowest stages (repeat {run.repeat}):")
+    for stage, job in stages:
+        print(
+            f"  stage {stage.stage_id:>3} {stage.seconds:>7.2f}s {stage.tasks:>4} tasks  "
+            f"job {job.job_id:>2} ({job.label[:48]})"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1_000_000, help="orders on the day")
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of the three processes")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the lake, outputs and logs")
+    args = parser.parse_args(argv)
+    if args.orders < 1 or args.customers < 1 or args.repeats < 1:
+        parser.error("--orders, --customers and --repeats must be >= 1")
+    return args
+
+
+WORKDIR_CHILDREN = ("lake", "runs")
+
+
+def prepare_workdir(workdir: Path | None) -> Path:
+    if workdir is None:
+        return Path(tempfile.mkdtemp(prefix="contract-price-benchmark-"))
+    remove_outputs(workdir)  # a reused --workdir starts clean
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir.resolve()
+
+
+def remove_outputs(workdir: Path, *, created: bool = False) -> None:
+    """What the benchmark wrote; the folder itself only when the benchmark created it."""
+    for child in WORKDIR_CHILDREN:
+        shutil.rmtree(workdir / child, ignore_errors=True)
+    if created:
+        workdir.rmdir()
+
+
+def benchmark(args: argparse.Namespace, workdir: Path) -> list[dict[str, Run]]:
+    lake, runs_dir = workdir / "lake", workdir / "runs"
+    started = time.perf_counter()
+    write_synthetic_lake(
+        lake,
+        start=RUN_DATE,
+        days=1,
+        orders_per_day=args.orders,
+        customers=args.customers,
+        bad_row_rate=0.0,
+    )
+    print(
+        f"wrote {args.orders:,} orders, {args.customers:,} customers for {RUN_DATE} in "
+        f"{time.perf_counter() - started:.1f}s under {workdir}; master {args.master}; "
+        f"load average (1, 5, 15 min) {_load()}",
+        flush=True,
+    )
+    # Unmeasured: the first JVM of the session reads Spark's jars from a cold disk cache.
+    warmup = runs_dir / "warmup"
+    warmup.mkdir(parents=True)
+    startup = [sys.executable, str(BARE_SCRIPT), "--startup-only"]
+    run_process("warm-up start-up", startup, spark_environment(args.master, warmup), warmup)
+    print_header()
+    return [
+        run_repeat(repeat, lake, args.orders, args.master, runs_dir)
+        for repeat in range(1, args.repeats + 1)
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = prepare_workdir(args.workdir)
+    try:
+        repeats = benchmark(args, workdir)
+    except BenchmarkError as exc:
+        print(f"\nFAILED: {exc}\n(kept {workdir} for inspection)", file=sys.stderr)
+        return 1
+    if not args.keep:
+        remove_outputs(workdir, created=args.workdir is None)
+    print_summary(repeats, args.orders)
+    print(f"load average (1, 5, 15 min) at the end: {_load()}")
+    print_steps(JOB, [r[JOB] for r in repeats])
+    print_steps(BARE, [r[BARE] for r in repeats])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
