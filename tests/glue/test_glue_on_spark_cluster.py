@@ -6,8 +6,9 @@ by the driver alone, a module only the driver can import, a temp path only it ca
 there. This starts the master and workers from pyspark's own install (`spark-class`), runs the
 job's entry point as Glue would (the published script, the `sales_job` package only from the
 published `sales_etl_lib.zip`, shipped to executors with `--py-files` as Glue's
-`--extra-py-files` does) on a small lake, day 1 then day 2, and requires every output to be
-identical to the same runs on `local[2]`, each on its own copy of the lake.
+`--extra-py-files` does) on a small lake whose day 1 is processed, and requires day 2's outputs
+to be identical to the same run on `local[2]` (the test session) on a copy of that lake. Day 2
+reads day 1's customer_metrics, so the run exercises every read and write the job makes.
 
 The job uses no Python UDFs, so executors never start Python; the zip still reaches them, the
 way Glue ships it, and the test checks that it did.
@@ -24,7 +25,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,6 +38,7 @@ from benchmarks.spark_event_log import event_log_file, executors_added, read_eve
 from deploy.artifacts import glue_script_objects
 from local.data.synthetic_sales import write_synthetic_lake
 from local.process_group import stop_process_group
+from tests.glue.lake_helpers import run_day
 
 pytestmark = pytest.mark.cluster
 
@@ -54,8 +55,10 @@ TABLES = {
 WORKERS = 2
 START_TIMEOUT_S = 90
 JOB_TIMEOUT_S = 300
-# Both modes run with the same settings; small data, short JVMs: the quick JIT tier only.
-COMMON_CONF = {
+MAX_QUARANTINE_RATIO = "0.5"
+# As the test session's settings; small data, short JVMs: the quick JIT tier only. The event
+# log shows which executors ran the tasks.
+CLUSTER_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "2",
@@ -63,9 +66,6 @@ COMMON_CONF = {
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
-}
-# The cluster runs' event logs show which executors ran the tasks (local runs need none).
-CLUSTER_CONF = {
     "spark.eventLog.enabled": "true",
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
@@ -82,7 +82,7 @@ def free_port() -> int:
 def spark_daemon_env(tmp: Path) -> dict[str, str]:
     """Spark's own launch scripts, from the venv's pyspark, every address on loopback."""
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        pytest.skip("no Java: set JAVA_HOME or put java on PATH")
+        pytest.fail("no Java: set JAVA_HOME or put java on PATH (the project needs Java 17)")
     return {
         **os.environ,
         "SPARK_HOME": str(SPARK_HOME),
@@ -174,12 +174,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 # --------------------------------------------------------------------------- the job runs
 
 
-@dataclass
-class JobRuns:
-    lake: Path
-    event_logs: list[Path]  # one per day, on the cluster
-
-
 def stage_glue_code(folder: Path) -> tuple[Path, Path]:
     """The entry script and library zip exactly as the deploy publishes them to S3."""
     folder.mkdir()
@@ -192,14 +186,8 @@ def stage_glue_code(folder: Path) -> tuple[Path, Path]:
     return script, library
 
 
-def on_cluster(master: str) -> bool:
-    return master.startswith("spark://")
-
-
-def job_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str, str]:
-    conf = dict(COMMON_CONF)
-    if on_cluster(master):
-        conf.update(CLUSTER_CONF, **{"spark.eventLog.dir": events.as_uri()})
+def cluster_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str, str]:
+    conf = {**CLUSTER_CONF, "spark.eventLog.dir": events.as_uri()}
     conf_args = " ".join(f"--conf {key}={value}" for key, value in conf.items())
     return {
         **os.environ,
@@ -212,29 +200,22 @@ def job_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str, st
     }
 
 
-def run_job_days(master: str, lake: Path, code: tuple[Path, Path], tmp: Path) -> JobRuns:
-    """Day 1 then day 2 (which reads day 1's customer_metrics), each a fresh application."""
-    script, library = code
-    event_logs = []
-    for day in DAYS:
-        events = tmp / f"events-{day}"
-        events.mkdir(parents=True)
-        argv = [sys.executable, str(script), "--run_date", day, "--data_uri", str(lake)]
-        argv += ["--max_quarantine_ratio", "0.5"]
-        done = subprocess.run(
-            argv,
-            env=job_env(master, library, events, tmp),
-            cwd=tmp,  # Spark's default warehouse folder and any stray file land here
-            capture_output=True,
-            text=True,
-            timeout=JOB_TIMEOUT_S,
-        )
-        assert done.returncode == 0, (
-            f"{master} {day}: exit {done.returncode}\n{done.stderr[-4000:]}"
-        )
-        if on_cluster(master):
-            event_logs.append(event_log_file(events))
-    return JobRuns(lake, event_logs)
+def run_on_cluster(master: str, lake: Path, day: str, tmp: Path) -> Path:
+    """The published job as a fresh application on the cluster; returns its event log."""
+    script, library = stage_glue_code(tmp / "published")
+    events = tmp / "events"
+    events.mkdir()
+    argv = [sys.executable, str(script), "--run_date", day, "--data_uri", str(lake)]
+    done = subprocess.run(
+        [*argv, "--max_quarantine_ratio", MAX_QUARANTINE_RATIO],
+        env=cluster_env(master, library, events, tmp),
+        cwd=tmp,  # Spark's default warehouse folder and any stray file land here
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"{master} {day}: exit {done.returncode}\n{done.stderr[-4000:]}"
+    return event_log_file(events)
 
 
 def write_lake(base: Path) -> None:
@@ -253,41 +234,33 @@ def write_lake(base: Path) -> None:
 
 @dataclass
 class Runs:
-    local: JobRuns
-    cluster: JobRuns
+    local_lake: Path
+    cluster_lake: Path
+    event_log: Path  # of the cluster run
     spark_cluster: Cluster
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Runs:
-    """Both modes' runs. local[2] starts first, in a thread, while the cluster starts up."""
+def runs(spark, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Day 1 processed once; then day 2 on the cluster and on local[2], each on its own copy."""
     tmp = tmp_path_factory.mktemp("cluster-job")
-    code = stage_glue_code(tmp / "published")
+    first_day, day = DAYS
     write_lake(tmp / "lake")
+    run_day(spark, tmp / "lake", first_day, max_quarantine_ratio=MAX_QUARANTINE_RATIO)
     for mode in ("local", "cluster"):
         shutil.copytree(tmp / "lake", tmp / mode / "lake")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        local: Future[JobRuns] = pool.submit(
-            run_job_days, "local[2]", tmp / "local" / "lake", code, tmp / "local"
-        )
-        # Requested here, not as an argument, so the local runs overlap the cluster's start.
-        spark_cluster: Cluster = request.getfixturevalue("cluster")
-        on_cluster = run_job_days(
-            spark_cluster.master_url, tmp / "cluster" / "lake", code, tmp / "cluster"
-        )
-        return Runs(local.result(), on_cluster, spark_cluster)
+    event_log = run_on_cluster(cluster.master_url, tmp / "cluster" / "lake", day, tmp / "cluster")
+    run_day(spark, tmp / "local" / "lake", day, max_quarantine_ratio=MAX_QUARANTINE_RATIO)
+    return Runs(tmp / "local" / "lake", tmp / "cluster" / "lake", event_log, cluster)
 
 
 # --------------------------------------------------------------------------- reading outputs
 
 
-def manifests(lake: Path) -> list[dict[str, Any]]:
-    """Each day's manifest, with the lake's own location written as LAKE."""
-    found = []
-    for day in DAYS:
-        text = (lake / "manifests" / f"run_date={day}" / "manifest.json").read_text()
-        found.append(json.loads(text.replace(lake.as_uri(), "LAKE").replace(str(lake), "LAKE")))
-    return found
+def manifest(lake: Path, day: str = DAYS[1]) -> dict[str, Any]:
+    """The day's manifest, with the lake's own location written as LAKE."""
+    text = (lake / "manifests" / f"run_date={day}" / "manifest.json").read_text()
+    return json.loads(text.replace(lake.as_uri(), "LAKE").replace(str(lake), "LAKE"))
 
 
 def partitions(lake: Path) -> dict[str, tuple[str, list[str]]]:
@@ -304,23 +277,23 @@ def partitions(lake: Path) -> dict[str, tuple[str, list[str]]]:
 # --------------------------------------------------------------------------- the checks
 
 
-def test_both_days_succeeded_with_quarantine_and_history(runs: Runs) -> None:
-    for mode, lake in (("local", runs.local.lake), ("cluster", runs.cluster.lake)):
-        first, second = manifests(lake)
-        assert [first["status"], second["status"]] == ["succeeded", "succeeded"], mode
-        assert first["rows_quarantined"] > 0 and second["rows_quarantined"] > 0, mode
-        assert first["input_files"]["count"] == 3, mode
-    written = partitions(runs.cluster.lake)
+def test_day_two_succeeded_with_quarantine_and_history(runs: Runs) -> None:
+    for mode, lake in (("local", runs.local_lake), ("cluster", runs.cluster_lake)):
+        run = manifest(lake)
+        assert run["status"] == "succeeded", mode
+        assert run["rows_quarantined"] > 0, mode
+        assert run["input_files"]["count"] == 3, mode
+    written = partitions(runs.cluster_lake)
     assert f"processed-data/customer_metrics/as_of_date={DAYS[1]}" in written
     assert f"quarantine/sales/order_date={DAYS[1]}" in written
 
 
 def test_manifests_identical(runs: Runs) -> None:
-    assert manifests(runs.cluster.lake) == manifests(runs.local.lake)
+    assert manifest(runs.cluster_lake) == manifest(runs.local_lake)
 
 
 def test_every_parquet_partition_identical(runs: Runs) -> None:
-    on_cluster, local = partitions(runs.cluster.lake), partitions(runs.local.lake)
+    on_cluster, local = partitions(runs.cluster_lake), partitions(runs.local_lake)
     assert sorted(on_cluster) == sorted(local)
     assert len(on_cluster) == len(TABLES) * len(DAYS)
     for name, (schema, rows) in local.items():
@@ -328,38 +301,34 @@ def test_every_parquet_partition_identical(runs: Runs) -> None:
         assert on_cluster[name] == (schema, rows), name
 
 
-def test_cluster_runs_used_executors_on_the_workers(runs: Runs) -> None:
+def test_cluster_run_used_executors_on_the_workers(runs: Runs) -> None:
     """Executors on the workers ran the tasks: none ran inside the driver."""
-    for log in runs.cluster.event_logs:
-        events = list(read_events(log))
-        executors = executors_added(events)
-        assert len(executors) >= WORKERS, log
-        assert all(e.executor_id != "driver" and e.host == "127.0.0.1" for e in executors)
-        task_executors = {
-            e["Task Info"]["Executor ID"]
-            for e in events
-            if e.get("Event") == "SparkListenerTaskEnd"
-        }
-        assert task_executors, log
-        assert task_executors <= {e.executor_id for e in executors}, task_executors
+    events = list(read_events(runs.event_log))
+    executors = executors_added(events)
+    assert len(executors) >= WORKERS
+    assert all(e.executor_id != "driver" and e.host == "127.0.0.1" for e in executors)
+    task_executors = {
+        e["Task Info"]["Executor ID"] for e in events if e.get("Event") == "SparkListenerTaskEnd"
+    }
+    assert task_executors
+    assert task_executors <= {e.executor_id for e in executors}, task_executors
 
 
 def test_library_zip_reached_every_executor_and_the_driver_imported_it(runs: Runs) -> None:
     """The executors got sales_etl_lib.zip; the driver's call sites are inside the zip."""
-    for log in runs.cluster.event_logs:
-        events = list(read_events(log))
-        app_id = next(e["App ID"] for e in events if e["Event"] == "SparkListenerApplicationStart")
-        shipped = [
-            p
-            for work_dir in runs.spark_cluster.worker_dirs
-            for p in (work_dir / app_id).glob("*/sales_etl_lib.zip")
-        ]
-        assert len(shipped) == WORKERS, (app_id, shipped)
-        call_sites = [
-            e["Properties"].get("callSite.short", "")
-            for e in events
-            if e["Event"] == "SparkListenerJobStart"
-        ]
-        ours = [site for site in call_sites if "sales_job/" in site]
-        assert ours, call_sites
-        assert all("sales_etl_lib.zip/sales_job/" in site for site in ours), ours
+    events = list(read_events(runs.event_log))
+    app_id = next(e["App ID"] for e in events if e["Event"] == "SparkListenerApplicationStart")
+    shipped = [
+        p
+        for work_dir in runs.spark_cluster.worker_dirs
+        for p in (work_dir / app_id).glob("*/sales_etl_lib.zip")
+    ]
+    assert len(shipped) == WORKERS, (app_id, shipped)
+    call_sites = [
+        e["Properties"].get("callSite.short", "")
+        for e in events
+        if e["Event"] == "SparkListenerJobStart"
+    ]
+    ours = [site for site in call_sites if "sales_job/" in site]
+    assert ours, call_sites
+    assert all("sales_etl_lib.zip/sales_job/" in site for site in ours), ours
