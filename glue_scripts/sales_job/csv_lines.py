@@ -179,14 +179,22 @@ def parse_lines(
 
 
 def _lookup(by_key: Mapping[str, object], key: Column, sql_type: str) -> Column:
-    """`by_key[key]` as a column of `sql_type`: null for a key not in the mapping."""
-    pairs = []
-    for k, v in by_key.items():
-        if v is not None:
-            literal = F.array(*map(F.lit, v)) if isinstance(v, list) else F.lit(v)
-            pairs += [F.lit(k), literal]
-    if not pairs:
+    """`by_key[key]` as a column of `sql_type`, for keys that are all in the mapping.
+
+    The usual day has one file (or files with one header) and one split per file: then every
+    line gets the same value, and a literal saves a map lookup per line and field.
+    """
+    literals = {
+        k: F.array(*map(F.lit, v)) if isinstance(v, list) else F.lit(v)
+        for k, v in by_key.items()
+        if v is not None
+    }
+    values = list(by_key.values())
+    if not literals:
         return F.lit(None).cast(sql_type)
+    if all(v == values[0] for v in values):
+        return next(iter(literals.values())).cast(sql_type)
+    pairs = [item for k, literal in literals.items() for item in (F.lit(k), literal)]
     return F.try_element_at(F.create_map(*pairs), key).cast(sql_type)
 
 
