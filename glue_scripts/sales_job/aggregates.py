@@ -32,32 +32,22 @@ def quarantined_rows(classified: DataFrame, run_date: date) -> DataFrame:
     return _conform(rows.withColumn("order_date", F.lit(run_date)), QUARANTINE_SCHEMA)
 
 
-def region_customer_totals(valid: DataFrame) -> DataFrame:
-    """Spent and orders per (region, customer): both daily tables derive from it, so the
-    day's rows are aggregated once. name/status come from the one snapshot row per customer,
-    so grouping by them is safe."""
-    return valid.groupBy("region", "customer_id", "name", "status").agg(
+def daily_sales(valid: DataFrame, run_date: date) -> DataFrame:
+    totals = valid.groupBy("region").agg(
+        F.sum("amount").alias("daily_revenue"),
+        F.count(F.lit(1)).alias("daily_orders"),
+        F.countDistinct("customer_id").alias("unique_customers"),
+    )
+    return _conform(totals.withColumn("order_date", F.lit(run_date)), DAILY_SALES_SCHEMA)
+
+
+def customer_daily(valid: DataFrame, run_date: date) -> DataFrame:
+    # name/status come from the one snapshot row per customer, so grouping by them is safe.
+    totals = valid.groupBy("customer_id", "name", "status").agg(
         F.sum("amount").alias("spent"),
         F.count(F.lit(1)).alias("orders"),
     )
-
-
-def daily_sales(totals: DataFrame, run_date: date) -> DataFrame:
-    """Per region: revenue, orders, distinct customers (one totals row per customer)."""
-    per_region = totals.groupBy("region").agg(
-        F.sum("spent").alias("daily_revenue"),
-        F.sum("orders").alias("daily_orders"),
-        F.count(F.lit(1)).alias("unique_customers"),
-    )
-    return _conform(per_region.withColumn("order_date", F.lit(run_date)), DAILY_SALES_SCHEMA)
-
-
-def customer_daily(totals: DataFrame, run_date: date) -> DataFrame:
-    per_customer = totals.groupBy("customer_id", "name", "status").agg(
-        F.sum("spent").alias("spent"),
-        F.sum("orders").alias("orders"),
-    )
-    return _conform(per_customer.withColumn("order_date", F.lit(run_date)), CUSTOMER_DAILY_SCHEMA)
+    return _conform(totals.withColumn("order_date", F.lit(run_date)), CUSTOMER_DAILY_SCHEMA)
 
 
 def customer_metrics(daily_history: DataFrame, customers: DataFrame, as_of: date) -> DataFrame:

@@ -31,7 +31,6 @@ from sales_job.aggregates import (
     customer_metrics,
     daily_sales,
     quarantined_rows,
-    region_customer_totals,
     valid_rows,
 )
 from sales_job.args import JobArgs
@@ -270,17 +269,17 @@ def _write_processed(
     sales_files: Sequence[Entry],
     cached: list[DataFrame],
 ) -> None:
-    totals = _cache(spark, region_customer_totals(valid_rows(classified)), sales_files, cached)
+    valid = valid_rows(classified)
     no_rows = rows_valid == 0
     _overwrite_partition(
         fs,
-        daily_sales(totals, day),
+        daily_sales(valid, day),
         layout.daily_sales_root,
         layout.daily_sales_partition(day),
         ("region",),
         empty=no_rows,
     )
-    today = customer_daily(totals, day)
+    today = _cache(spark, customer_daily(valid, day), sales_files, cached)
     _overwrite_partition(
         fs,
         today,

@@ -7,13 +7,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
-from sales_job.aggregates import (
-    customer_daily,
-    customer_metrics,
-    daily_sales,
-    quarantined_rows,
-    region_customer_totals,
-)
+from sales_job.aggregates import customer_daily, customer_metrics, daily_sales, quarantined_rows
 from sales_job.contract import (
     CUSTOMER_COLUMNS,
     CUSTOMER_DAILY_SCHEMA,
@@ -148,8 +142,7 @@ def test_daily_sales_and_customer_daily(spark):
             ("4", "C2", "Bob", None, "South", "2.00"),
         ],
     )
-    totals = region_customer_totals(valid)
-    sales = {r["region"]: r.asDict() for r in daily_sales(totals, DAY).collect()}
+    sales = {r["region"]: r.asDict() for r in daily_sales(valid, DAY).collect()}
     assert sales["North"] == {
         "region": "North",
         "daily_revenue": Decimal("16.75"),
@@ -158,7 +151,7 @@ def test_daily_sales_and_customer_daily(spark):
         "order_date": DAY,
     }
     assert sales["South"]["daily_orders"] == 1
-    per_customer = {r["customer_id"]: r for r in customer_daily(totals, DAY).collect()}
+    per_customer = {r["customer_id"]: r for r in customer_daily(valid, DAY).collect()}
     assert (per_customer["C1"]["spent"], per_customer["C1"]["orders"]) == (Decimal("15.50"), 2)
     assert (per_customer["C2"]["name"], per_customer["C2"]["status"]) == ("Bob", None)
 
@@ -188,8 +181,7 @@ def test_customer_metrics_sums_days_and_rounds_average_half_up(spark):
 
 def test_output_schemas_match_the_contract(spark):
     valid = valid_df(spark, [("1", "C1", "Ann", "active", "North", "1.00")])
-    totals = region_customer_totals(valid)
-    history = customer_daily(totals, DAY).select("customer_id", "spent", "orders")
+    history = customer_daily(valid, DAY).select("customer_id", "spent", "orders")
     customers = spark.createDataFrame([], "customer_id STRING, name STRING, status STRING")
     classified_ddl = (
         "source_file STRING, line_number BIGINT, raw_line STRING, line_kind STRING, "
@@ -199,9 +191,9 @@ def test_output_schemas_match_the_contract(spark):
         [("a.csv", 2, "x", "row", "bad_header", None)], classified_ddl
     )
     frames = {
-        "daily_sales": (daily_sales(totals, DAY), DAILY_SALES_SCHEMA),
+        "daily_sales": (daily_sales(valid, DAY), DAILY_SALES_SCHEMA),
         "customer_daily": (
-            customer_daily(totals, DAY),
+            customer_daily(valid, DAY),
             CUSTOMER_DAILY_SCHEMA,
         ),
         "customer_metrics": (customer_metrics(history, customers, DAY), CUSTOMER_METRICS_SCHEMA),
