@@ -219,7 +219,8 @@ def _load_customers(
     if snapshot is None or not snapshot.files:
         return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
     parsed = _parsed_snapshot(spark, fs, snapshot, cached)
-    customers = select_customers(parsed)
+    # Cached too: the check, customer_metrics and each rebuild use it (a window each time).
+    customers = _cache(spark, select_customers(parsed), snapshot.files, cached)
     usable = F.when(customer_row_is_usable(), F.col("customer_id"))
     totals = parsed.agg(
         F.count(F.when(F.col("line_kind") == LINE_KIND_ROW, 1)).alias("rows_in"),
@@ -338,7 +339,8 @@ def _rebuild_later_metrics(
     for as_of, snapshot in later:
         if snapshot.snapshot_date not in customers_by_snapshot:
             parsed = _parsed_snapshot(spark, fs, snapshot, cached)
-            customers_by_snapshot[snapshot.snapshot_date] = select_customers(parsed)
+            customers = _cache(spark, select_customers(parsed), snapshot.files, cached)
+            customers_by_snapshot[snapshot.snapshot_date] = customers
         history, has_history = _metrics_history(spark, fs, layout, as_of)
         own_day = layout.customer_daily_partition(as_of)
         has_own_day = fs.exists(own_day)
