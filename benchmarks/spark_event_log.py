@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class SparkStage:
     name: str
     tasks: int
     seconds: float
+    cpu_seconds: float = 0.0  # summed over its tasks: moves far less with machine load
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class SparkJob:
     @property
     def tasks(self) -> int:
         return sum(s.tasks for s in self.ran)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(s.cpu_seconds for s in self.ran)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ def spark_jobs(events: Iterable[dict[str, Any]]) -> list[SparkJob]:
     starts: dict[int, dict[str, Any]] = {}
     ends: dict[int, int] = {}
     completed: dict[int, SparkStage] = {}
+    cpu_ns: dict[int, int] = {}  # stage id -> executor CPU time of its tasks
     writes: dict[str, str] = {}  # SQL execution id -> the table folder it writes
     sql_descriptions: dict[str, str] = {}
     for event in events:
@@ -108,6 +114,9 @@ def spark_jobs(events: Iterable[dict[str, Any]]) -> list[SparkJob]:
             starts[event["Job ID"]] = event
         elif kind == "SparkListenerJobEnd":
             ends[event["Job ID"]] = event["Completion Time"]
+        elif kind == "SparkListenerTaskEnd":
+            cpu = (event.get("Task Metrics") or {}).get("Executor CPU Time", 0)
+            cpu_ns[event["Stage ID"]] = cpu_ns.get(event["Stage ID"], 0) + cpu
         elif kind == "SparkListenerStageCompleted":
             stage = _stage(event["Stage Info"])
             completed[stage.stage_id] = stage
@@ -121,7 +130,11 @@ def spark_jobs(events: Iterable[dict[str, Any]]) -> list[SparkJob]:
     for job_id, start in sorted(starts.items()):
         if job_id not in ends:
             continue  # cut off by a killed process: no duration to report
-        ran = tuple(completed[s] for s in sorted(start.get("Stage IDs", [])) if s in completed)
+        ran = tuple(
+            replace(completed[s], cpu_seconds=cpu_ns.get(s, 0) / 1e9)
+            for s in sorted(start.get("Stage IDs", []))
+            if s in completed
+        )
         jobs.append(
             SparkJob(
                 job_id=job_id,
