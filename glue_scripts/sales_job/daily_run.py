@@ -91,8 +91,8 @@ def run_sales_etl(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
     # With concurrent writers the writer adds no sort of its own by partition column, which
     # would make the optimizer drop our sort (each write holds one partition value anyway).
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1")
-    # The day's checked lines are cached once and read six times. Compressing the cache cost
-    # more CPU than computing the lines (measured: benchmarks/README.md); memory is cheaper.
+    # The day's checked lines are cached once and read by every later step. Compressing the
+    # cache cost more CPU than computing the lines (benchmarks/README.md); memory is cheaper.
     spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
     layout = LakeLayout(args.data_uri)
     fs = LakeFs(spark)
@@ -215,12 +215,10 @@ def _load_customers(
     report: ManifestBuilder,
     cached: list[DataFrame],
 ) -> DataFrame:
-    """The snapshot's customers. Its parsed lines are cached: the file is read once."""
+    """The snapshot's customers; the manifest gets its row and customer counts."""
     if snapshot is None or not snapshot.files:
         return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
-    parsed = _parsed_snapshot(spark, fs, snapshot, cached)
-    # Cached too: the check, customer_metrics and each rebuild use it (a window each time).
-    customers = _cache(spark, select_customers(parsed), snapshot.files, cached)
+    parsed, customers = _snapshot_customers(spark, fs, snapshot, cached)
     usable = F.when(customer_row_is_usable(), F.col("customer_id"))
     totals = parsed.agg(
         F.count(F.when(F.col("line_kind") == LINE_KIND_ROW, 1)).alias("rows_in"),
@@ -234,11 +232,14 @@ def _load_customers(
     return customers
 
 
-def _parsed_snapshot(
+def _snapshot_customers(
     spark: SparkSession, fs: LakeFs, snapshot: Snapshot, cached: list[DataFrame]
-) -> DataFrame:
+) -> tuple[DataFrame, DataFrame]:
+    """The snapshot's parsed lines and its customers, both cached: the file is read once, and
+    the customers' window runs once for the check, customer_metrics and every rebuild."""
     parsed = read_parsed_lines(spark, fs, [e.uri for e in snapshot.files], CUSTOMER_COLUMNS)
-    return _cache(spark, parsed, snapshot.files, cached)
+    parsed = _cache(spark, parsed, snapshot.files, cached)
+    return parsed, _cache(spark, select_customers(parsed), snapshot.files, cached)
 
 
 def read_parsed_lines(
@@ -338,8 +339,7 @@ def _rebuild_later_metrics(
     """
     for as_of, snapshot in later:
         if snapshot.snapshot_date not in customers_by_snapshot:
-            parsed = _parsed_snapshot(spark, fs, snapshot, cached)
-            customers = _cache(spark, select_customers(parsed), snapshot.files, cached)
+            _, customers = _snapshot_customers(spark, fs, snapshot, cached)
             customers_by_snapshot[snapshot.snapshot_date] = customers
         history, has_history = _metrics_history(spark, fs, layout, as_of)
         own_day = layout.customer_daily_partition(as_of)
