@@ -77,3 +77,10 @@ LAMBDA_BOTOCORE_CONFIG = {
 LAMBDA_RETRIES = 0
 
 DAGRUN_TIMEOUT = timedelta(hours=10)
+
+# A run that has not succeeded this long after it was queued gets one "late" alert (the DAG's
+# DeadlineAlert). At most the run's own timeout: a run that times out gets no task failure
+# alert, and a later deadline would only find it failed, which sends no late alert either.
+LATE_AFTER = timedelta(
+    seconds=_seconds_option("late_after_seconds", 8 * 3600, 1, DAGRUN_TIMEOUT.total_seconds())
+)
