@@ -173,7 +173,9 @@ def test_missing_sales_partition_times_out_the_sensor_clearly(
 
     # One alert, from the sensor's final failure (a sensor timeout is not retried). The run
     # passes its deadline failed: no late alert follows (checked again at the end).
-    [alert] = alerts_for(alerts, run["dag_run_id"])
+    sent = alerts_for(alerts, run["dag_run_id"])
+    assert len(sent) == 1, [alert["Subject"] for alert in sent]
+    alert = sent[0]
     assert alert["Subject"] == f"sales_etl {day}: wait_for_sales failed (try 1)"
     lines = alert["Message"].splitlines()
     assert lines[:5] == [
@@ -221,11 +223,14 @@ def test_a_run_not_succeeded_by_its_deadline_sends_one_late_alert(
     stack: AirflowStack, alerts: AlertInbox, manual_runs: ManualRuns
 ) -> None:
     run = manual_runs.held_run
-    [deadline] = run_deadlines(stack.api, run["dag_run_id"])
-    assert deadline["missed"] is True
+    deadlines = run_deadlines(stack.api, run["dag_run_id"])
+    assert [d["missed"] for d in deadlines] == [True], deadlines
+    deadline = deadlines[0]
     missed_at = when(deadline["deadline_time"])
 
-    [alert] = alerts_for(alerts, run["dag_run_id"])
+    sent = alerts_for(alerts, run["dag_run_id"])
+    assert len(sent) == 1, [alert["Subject"] for alert in sent]
+    alert = sent[0]
     assert alert["Subject"] == (
         f"sales_etl {HELD_DAY}: late, not succeeded by {missed_at:%Y-%m-%d %H:%M} UTC"
     )
@@ -308,7 +313,7 @@ def test_each_run_alerted_as_its_deadline_and_outcome_say(
     alert for each run that had not succeeded when its deadline passed, unless it had already
     failed (its failure alert stands); none for a run that succeeded in time."""
     alerts.take()
-    met_in_time = []
+    met_in_time, missed = [], []
     for run in dag_runs(stack.api):
         run_id = run["dag_run_id"]
         deadlines = run_deadlines(stack.api, run_id)
@@ -316,9 +321,12 @@ def test_each_run_alerted_as_its_deadline_and_outcome_say(
         failed_first = run["state"] == "failed" and all(
             when(run["end_date"]) <= when(d["deadline_time"]) for d in deadlines
         )
-        expected = 1 if any(d["missed"] for d in deadlines) and not failed_first else 0
+        if any(d["missed"] for d in deadlines):
+            missed.append(run_id)
+        expected = 1 if run_id in missed and not failed_first else 0
         assert len(late_alerts) == expected, (run, deadlines, late_alerts)
         # Airflow deletes a deadline its run met by succeeding.
         if run["state"] == "success" and not deadlines:
             met_in_time.append(run_id)
+    assert missed, "no run missed its deadline"
     assert met_in_time, "no run finished before its deadline: a successful run's case is untested"
