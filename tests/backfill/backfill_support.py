@@ -147,12 +147,10 @@ def run_deadlines(api: AirflowApi, run_id: str) -> list[dict[str, Any]]:
     return api.get(f"/ui/dags/{DAG_ID}/dagRuns/{run_id}/deadlines")["deadlines"]
 
 
-def glue_runs_for_task(glue: Any, job_name: str, run_id: str, task_id: str) -> list[dict]:
-    """Glue job runs a task of one DAG run started: the provider tags each with the task's
-    ``--airflow_task_uuid`` (``GlueJobOperator._get_task_uuid``: dag:task:run:map index)."""
-    uuid = f"{DAG_ID}:{task_id}:{run_id}:-1"
+def glue_runs_for_day(glue: Any, job_name: str, day: str) -> list[dict]:
+    """The Glue job's runs for one day (its ``--run_date`` argument), newest first."""
     runs = glue.get_job_runs(JobName=job_name)["JobRuns"]
-    return [run for run in runs if run.get("Arguments", {}).get("--airflow_task_uuid") == uuid]
+    return [run for run in runs if run.get("Arguments", {}).get("--run_date") == day]
 
 
 def output_objects(s3: Any, bucket: str) -> dict[str, bytes]:

@@ -40,7 +40,7 @@ from tests.backfill.backfill_support import (
     dag_runs,
     expected_customer_totals,
     expected_day,
-    glue_runs_for_task,
+    glue_runs_for_day,
     normalized_key,
     output_objects,
     parquet_rows,
@@ -201,7 +201,7 @@ def test_a_cleared_deferred_transform_resumes_its_running_glue_run(
     assert manual_runs.held_run["state"] == "success"
     transform = task_instance(stack.api, run_id, "transform")
     assert (transform["state"], transform["try_number"]) == ("success", 2)
-    glue_runs = glue_runs_for_task(lake.glue, lake.cfg.glue_job, run_id, "transform")
+    glue_runs = glue_runs_for_day(lake.glue, lake.cfg.glue_job, HELD_DAY)
     assert [(r["Id"], r["JobRunState"]) for r in glue_runs] == [(glue_run_id, "SUCCEEDED")]
     second_try = task_log(stack.api, run_id, "transform", 2)
     assert f"{glue_run_id}, state: STARTING" in second_try
