@@ -14,10 +14,13 @@ from airflow.providers.amazon.aws.operators.lambda_function import (
 )
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from sales_etl import glue_resources as glue
 from sales_etl import tasks
 from sales_etl.alerts import alert_on_failure
+from sales_etl.lateness import alert_late_run
 from sales_etl.layout import PROCESSED_TABLES
 from sales_etl.params import MANUAL_RUN_PARAMS
 from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
@@ -39,6 +42,18 @@ with DAG(
     # time, in date order, keeps backfills exact.
     max_active_runs=1,
     dagrun_timeout=tasks.DAGRUN_TIMEOUT,
+    # A run not succeeded late_after_seconds after it was queued sends one "late" alert, from
+    # the triggerer. Counted from when the run was queued, not from its logical date: the
+    # logical date is the start of the day processed, a day before the run may even start,
+    # and years before a backfill's; queued_at is the scheduled start for a scheduled run,
+    # the trigger time for a manual one, and is reset when a run is cleared.
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=tasks.LATE_AFTER,
+        callback=AsyncCallback(
+            alert_late_run, kwargs={"late_after_seconds": tasks.LATE_AFTER.total_seconds()}
+        ),
+    ),
     # A task's final failure logs its reason and alerts the topic in config.
     default_args={**tasks.DEFAULT_ARGS, "on_failure_callback": alert_on_failure},
     params=MANUAL_RUN_PARAMS,

@@ -1,5 +1,5 @@
 """The local AWS endpoint for a test suite (stopped and checked for leftovers afterwards), and
-a way to hold its crawls in flight."""
+ways to hold its crawls and Glue job runs in flight."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from typing import Any
 import psutil
 import pytest
 
-from local.endpoint import RunningEndpoint, glue_crawlers, running_endpoint, start_endpoint
+from local.endpoint import (
+    RunningEndpoint,
+    glue_crawlers,
+    running_endpoint,
+    s3_mirror,
+    start_endpoint,
+)
 
 
 @contextmanager
@@ -34,6 +40,18 @@ def suite_endpoint(work_dir: Path, *, prewarm_spark: bool = False) -> Iterator[R
         running.stop()
         leftovers = [pid for pid in children if psutil.pid_exists(pid)]
         assert not leftovers, f"endpoint child processes survived: {leftovers}"
+
+
+@contextmanager
+def glue_runs_held(bucket: str) -> Iterator[None]:
+    """Hold every Glue job run that stages ``bucket`` in STARTING until exit.
+
+    A run takes the mirror locks of its buckets before it stages its inputs
+    (``GlueJobRunner._run_staged``); holding the lock here, in the endpoint's process, keeps
+    a run waiting exactly as a slow-starting run on Glue would.
+    """
+    with s3_mirror.bucket_locks([bucket]):
+        yield
 
 
 class CrawlPause:

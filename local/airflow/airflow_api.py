@@ -1,4 +1,4 @@
-"""A minimal client for the stack's REST API (stdlib only): health, login, JSON GETs."""
+"""A minimal client for the stack's REST API (stdlib only): health, login, JSON GETs and POSTs."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class AirflowApi:
         if query:
             path = f"{path}?{urllib.parse.urlencode(query, doseq=True)}"
         return self._request("GET", path)
+
+    def post(self, path: str, payload: Any) -> dict[str, Any]:
+        return self._request("POST", path, payload=payload)
 
     def _login(self) -> str:
         # Simple auth manager: POST /auth/token with the user's name and password.

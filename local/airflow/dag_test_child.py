@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     write_default_airflow_configuration_if_needed()
     _failure_callbacks_see_the_error()
+    _test_runs_read_deadline_alerts_in_memory()
     # One in-process Execution API for every task of every run (see the module docstring).
     supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)
     cli = cli_parser.get_parser()
@@ -94,6 +95,35 @@ def _failure_callbacks_see_the_error() -> None:
         finalize(ti, state, context, log, error)
 
     task_runner.finalize = finalize_with_error
+
+
+def _test_runs_read_deadline_alerts_in_memory() -> None:
+    """Let ``dags test`` finish a successful run of a DAG that has a deadline.
+
+    ``DAG.test`` builds its scheduler DAG by serializing the DAG in memory, so that DAG's
+    ``deadline`` holds encoded alerts, not the ids of ``deadline_alert`` rows; on success
+    ``DagRun.update_state`` looks each one up with ``DeadlineAlert.get_by_id``, which fails
+    ("'dict' object has no attribute 'hex'", apache/airflow#73428, Airflow 3.2.1). Here an
+    encoded alert is read as an unsaved row instead, as the upstream fix does. A ``dags test``
+    run is created running, with no queued time, so it has no deadline to prune anyway.
+    """
+    from airflow.models.deadline_alert import DeadlineAlert
+    from airflow.serialization.definitions.deadline import DeadlineAlertFields
+    from airflow.serialization.enums import Encoding
+
+    get_by_id = DeadlineAlert.get_by_id
+
+    def get_by_id_or_decode(deadline_alert_id: Any, *session: Any) -> DeadlineAlert:
+        if not isinstance(deadline_alert_id, dict):
+            return get_by_id(deadline_alert_id, *session)  # the caller's session, if it gave one
+        alert = deadline_alert_id.get(Encoding.VAR, deadline_alert_id)
+        return DeadlineAlert(
+            reference=alert[DeadlineAlertFields.REFERENCE],
+            interval=alert[DeadlineAlertFields.INTERVAL],
+            callback_def=alert[DeadlineAlertFields.CALLBACK],
+        )
+
+    DeadlineAlert.get_by_id = staticmethod(get_by_id_or_decode)  # type: ignore[method-assign,assignment]
 
 
 def _warm_up(in_process_api_server: Callable[[], Any]) -> None:

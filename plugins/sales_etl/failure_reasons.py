@@ -15,7 +15,7 @@ from typing import Any
 
 from sales_etl import tasks
 from sales_etl.config import PipelineConfig
-from sales_etl.layout import RAW_SALES_PREFIX, manifest_key, s3_uri
+from sales_etl.layout import manifest_key, s3_uri, sales_ready_key
 
 Context = Mapping[str, Any]
 
@@ -109,7 +109,8 @@ def _last_crawl_error(name: str) -> str | None:
 
 
 def _wait_for_sales(context: Context, cfg: PipelineConfig, day: str) -> str:
-    path = s3_uri(cfg.bucket, f"{RAW_SALES_PREFIX}order_date={day}/*.csv")
+    # What the sensor waited for: the day's completion marker, or any CSV with no marker.
+    path = s3_uri(cfg.bucket, sales_ready_key(day, cfg.completion_marker))
     return (
         f"no sales file matching {path} within {tasks.SALES_WAIT} of the sensor's start"
         f" ({exception_text(context)})"

@@ -77,3 +77,12 @@ LAMBDA_BOTOCORE_CONFIG = {
 LAMBDA_RETRIES = 0
 
 DAGRUN_TIMEOUT = timedelta(hours=10)
+
+# A run that has not succeeded this long after it was queued gets one "late" alert (the DAG's
+# DeadlineAlert). It must come before the run's own timeout: a run that times out gets no
+# task failure alert, and a deadline found with the run failed sends no late alert either.
+# The margin covers the scheduler seeing both in the same loop.
+LATE_AFTER_MAX = DAGRUN_TIMEOUT - timedelta(minutes=30)
+LATE_AFTER = timedelta(
+    seconds=_seconds_option("late_after_seconds", 8 * 3600, 1, LATE_AFTER_MAX.total_seconds())
+)

@@ -7,9 +7,10 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow.parquet as pq
 
@@ -23,6 +24,7 @@ from sales_etl.layout import MANIFESTS_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREF
 from tests.airflow_cli import run_airflow
 
 FINISHED = ("success", "failed")
+T = TypeVar("T")
 OUTPUT_PREFIXES = (PROCESSED_PREFIX, QUARANTINE_PREFIX, MANIFESTS_PREFIX)
 # Spark names each written file part-NNNNN-<uuid>...: the uuid is new on every write.
 _SPARK_FILE_UUID = re.compile(
@@ -99,6 +101,56 @@ def runs_by_day(api: AirflowApi) -> dict[str, dict[str, Any]]:
 def task_states(api: AirflowApi, run_id: str) -> dict[str, str]:
     listing = api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
     return {ti["task_id"]: ti["state"] for ti in listing["task_instances"]}
+
+
+def wait_until(what: str, found: Callable[[], T | None], timeout: float) -> T:
+    """Poll ``found`` every half second until it returns something; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = found()
+        if value is not None:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+
+
+def trigger_run(api: AirflowApi, day: str) -> dict[str, Any]:
+    """A manual run for ``day`` (its logical date is the day at 02:00 UTC, so ``ds`` = day)."""
+    return api.post(f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": f"{day}T02:00:00Z"})
+
+
+def task_instance(api: AirflowApi, run_id: str, task_id: str) -> dict[str, Any]:
+    return api.get(f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}")
+
+
+def task_log(api: AirflowApi, run_id: str, task_id: str, try_number: int) -> str:
+    path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+    return json.dumps(api.get(path))
+
+
+def clear_task(api: AirflowApi, run_id: str, task_id: str) -> None:
+    """Clear one task of one run, as the UI's *Clear* on that task does."""
+    api.post(
+        f"/api/v2/dags/{DAG_ID}/clearTaskInstances",
+        {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": [task_id],
+            "only_failed": False,
+            "include_downstream": False,
+        },
+    )
+
+
+def run_deadlines(api: AirflowApi, run_id: str) -> list[dict[str, Any]]:
+    """The run's deadlines as the UI lists them (a deadline met by a success is deleted)."""
+    return api.get(f"/ui/dags/{DAG_ID}/dagRuns/{run_id}/deadlines")["deadlines"]
+
+
+def glue_runs_for_day(glue: Any, job_name: str, day: str) -> list[dict]:
+    """The Glue job's runs for one day (its ``--run_date`` argument), newest first."""
+    runs = glue.get_job_runs(JobName=job_name)["JobRuns"]
+    return [run for run in runs if run.get("Arguments", {}).get("--run_date") == day]
 
 
 def output_objects(s3: Any, bucket: str) -> dict[str, bytes]:

@@ -19,8 +19,11 @@ from local.endpoint import RunningEndpoint
 from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from sales_etl.config import PipelineConfig
+from tests.alert_inbox import AlertInbox
 from tests.backfill.backfill_support import Lake
 from tests.local_endpoint import suite_endpoint
+
+LATE_AFTER_SECONDS = 45
 
 # Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
 # its operators are untouched (the stack polls once a second, see stack_settings.py).
@@ -30,6 +33,12 @@ TEST_TUNING = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
     # A day whose file never lands must fail in seconds, not after the production 6 hours.
     "AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS": "10",
+    # The scheduler fails a deferred task past its timeout when it checks, every 15 s by
+    # default: check every second, so that sensor fails 10 s after it starts, not up to 25 s.
+    "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1",
+    # A run is late LATE_AFTER_SECONDS after it was queued, not after the production 8 hours:
+    # longer than a run that fails or succeeds normally here, short enough to wait for.
+    "AIRFLOW__SALES_ETL__LATE_AFTER_SECONDS": str(LATE_AFTER_SECONDS),
 }
 STACK_READY_SECONDS = 300
 
@@ -55,6 +64,12 @@ def lake(endpoint: RunningEndpoint) -> Lake:
     summary = seed(aws, cfg, write_recipe_sample_lake)
     days = tuple(day.day for day in summary.days)
     return Lake(cfg, aws.client("s3"), aws.client("glue"), days)
+
+
+@pytest.fixture(scope="module")
+def alerts(endpoint: RunningEndpoint, lake: Lake) -> AlertInbox:
+    """The alert topic's inbox, subscribed before any run starts."""
+    return AlertInbox(EndpointClients(endpoint.url), "backfill-alerts")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,13 @@
 """Backfill three days through Airflow's scheduler, then rerun one: exact, ordered, idempotent.
+On the same stack: failure and late alerts, and a cleared deferred transform resuming its run.
 
 The stack is the one `make airflow` runs (API server, scheduler, triggerer, DAG processor) on
 a throwaway AIRFLOW_HOME; runs are created by Airflow's own `airflow backfill create` and
 executed by the scheduler and triggerer against the local AWS endpoint. The lake holds five
 seeded days, so outputs for days outside the backfill would show a run that read too much.
+Tests run in file order and share the stack: the manual runs (tests/backfill/manual_runs.py)
+come before the rerun, which then also finds the backfill marked complete (the scheduler does
+that every 30 s) and a later day processed by another run.
 """
 
 from __future__ import annotations
@@ -11,13 +15,13 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from local.airflow.airflow_stack import AirflowStack
-from local.airflow.cli import DAG_ID
 from local.run_summary import catalog_tables
 from sales_etl.layout import (
     MANIFESTS_PREFIX,
@@ -29,21 +33,29 @@ from sales_etl.layout import (
     processed_table_prefix,
     sales_partition_prefix,
 )
-from tests.airflow_cli import run_airflow
+from tests.alert_inbox import AlertInbox, alert_run, is_late
 from tests.backfill.backfill_support import (
     Lake,
     backfill,
+    dag_runs,
     expected_customer_totals,
     expected_day,
+    glue_runs_for_day,
     normalized_key,
     output_objects,
     parquet_rows,
     partition_days,
     rows_under,
+    run_deadlines,
+    runs_by_day,
+    task_instance,
+    task_log,
     task_states,
     wait_for_backfills_completed,
     wait_for_runs,
 )
+from tests.backfill.conftest import LATE_AFTER_SECONDS
+from tests.backfill.manual_runs import HELD_DAY, SENSOR_DAY, ManualRuns, run_manual_days
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backfill]
 
@@ -65,7 +77,7 @@ class Backfilled:
 
 
 @pytest.fixture(scope="module")
-def backfilled(stack: AirflowStack, lake: Lake) -> Backfilled:
+def backfilled(stack: AirflowStack, lake: Lake, alerts: AlertInbox) -> Backfilled:
     created = backfill(stack, DAYS[0], DAYS[-1], "backfill-create")
     assert created.ok, f"airflow backfill create failed:\n{created.log_tail()}"
     runs = wait_for_runs(stack.api, DAYS, BACKFILL_TIMEOUT)
@@ -130,13 +142,116 @@ def test_processed_tables_cataloged_once_per_day(lake: Lake, backfilled: Backfil
         assert partitions.get(table) == len(DAYS), partitions
 
 
-def test_rerun_of_one_day_duplicates_nothing(
-    stack: AirflowStack, lake: Lake, backfilled: Backfilled
+@pytest.fixture(scope="module")
+def manual_runs(
+    stack: AirflowStack, lake: Lake, alerts: AlertInbox, backfilled: Backfilled
+) -> ManualRuns:
+    return run_manual_days(stack, lake, alerts, LATE_AFTER_SECONDS)
+
+
+def alerts_for(alerts: AlertInbox, run_id: str) -> list[dict[str, Any]]:
+    alerts.take()
+    return [alert for alert in alerts.received if alert_run(alert) == run_id]
+
+
+def test_missing_sales_partition_times_out_the_sensor_clearly(
+    stack: AirflowStack, lake: Lake, alerts: AlertInbox, manual_runs: ManualRuns
 ) -> None:
-    before = backfilled.objects
-    previous = backfilled.runs[RERUN_DAY]
+    day, run = SENSOR_DAY, manual_runs.sensor_run
+    assert run["state"] == "failed"
+    states = task_states(stack.api, run["dag_run_id"])
+    assert states["wait_for_sales"] == "failed"
+    assert states["transform"] != "success"
+    # The triggerer enforced the sensor's timeout; the task log names what never arrived.
+    text = task_log(stack.api, run["dag_run_id"], "wait_for_sales", 1)
+    assert f"{sales_partition_prefix(day)}_SUCCESS" in text
+    assert "timeout" in text.lower() or "timed out" in text.lower()
+    assert not lake.s3.list_objects_v2(
+        Bucket=lake.cfg.bucket,
+        Prefix=manifest_key(day).rsplit("/", 1)[0] + "/",
+    ).get("Contents")
+
+    # One alert, from the sensor's final failure (a sensor timeout is not retried). The run
+    # passes its deadline failed: no late alert follows (checked again at the end).
+    sent = alerts_for(alerts, run["dag_run_id"])
+    assert len(sent) == 1, [alert["Subject"] for alert in sent]
+    alert = sent[0]
+    assert alert["Subject"] == f"sales_etl {day}: wait_for_sales failed (try 1)"
+    lines = alert["Message"].splitlines()
+    assert lines[:5] == [
+        "DAG: sales_etl",
+        f"Day: {day}",
+        f"Run: {run['dag_run_id']}",
+        "Task: wait_for_sales",
+        "Try: 1",
+    ]
+    marker = f"s3://{lake.cfg.bucket}/{sales_partition_prefix(day)}_SUCCESS"
+    assert lines[5].startswith(
+        f"Reason: no sales file matching {marker} within 0:00:10 of the sensor's start ("
+    ), lines[5]
+
+
+def test_a_cleared_deferred_transform_resumes_its_running_glue_run(
+    stack: AirflowStack, lake: Lake, manual_runs: ManualRuns
+) -> None:
+    run_id, glue_run_id = manual_runs.held_run["dag_run_id"], manual_runs.held_glue_run_id
+    # The second try re-attached to the Glue run the cleared try left (still STARTING), instead
+    # of starting another and failing on the job's one concurrent run.
+    assert manual_runs.second_try_state == "deferred"
+    assert manual_runs.held_run["state"] == "success"
+    transform = task_instance(stack.api, run_id, "transform")
+    assert (transform["state"], transform["try_number"]) == ("success", 2)
+    glue_runs = glue_runs_for_day(lake.glue, lake.cfg.glue_job, HELD_DAY)
+    assert [(r["Id"], r["JobRunState"]) for r in glue_runs] == [(glue_run_id, "SUCCEEDED")]
+    second_try = task_log(stack.api, run_id, "transform", 2)
+    assert f"{glue_run_id}, state: STARTING" in second_try
+    # And the day is complete: the run's manifest is the resumed Glue run's.
+    body = lake.s3.get_object(Bucket=lake.cfg.bucket, Key=manifest_key(HELD_DAY))["Body"]
+    written = json.loads(body.read())
+    assert (written["status"], written["job_run_id"]) == ("succeeded", glue_run_id)
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def utc_stamp(text: str) -> str:
+    return when(text).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def test_a_run_not_succeeded_by_its_deadline_sends_one_late_alert(
+    stack: AirflowStack, alerts: AlertInbox, manual_runs: ManualRuns
+) -> None:
+    run = manual_runs.held_run
+    deadlines = run_deadlines(stack.api, run["dag_run_id"])
+    assert [d["missed"] for d in deadlines] == [True], deadlines
+    deadline = deadlines[0]
+    missed_at = when(deadline["deadline_time"])
+
+    sent = alerts_for(alerts, run["dag_run_id"])
+    assert len(sent) == 1, [alert["Subject"] for alert in sent]
+    alert = sent[0]
+    assert alert["Subject"] == (
+        f"sales_etl {HELD_DAY}: late, not succeeded by {missed_at:%Y-%m-%d %H:%M} UTC"
+    )
+    lines = alert["Message"].splitlines()
+    assert lines[:3] == ["DAG: sales_etl", f"Day: {HELD_DAY}", f"Run: {run['dag_run_id']}"]
+    assert lines[3].startswith(
+        f"Deadline: {utc_stamp(deadline['deadline_time'])}, 0:00:45 after the run was queued ("
+    ), lines[3]
+    # Found late while its transform waited on the held Glue run.
+    assert lines[4].startswith("State: running (started "), lines[4]
+    assert lines[5].startswith("What to do: open the run in the Airflow UI"), lines[5]
+
+
+def test_rerun_of_one_day_duplicates_nothing(
+    stack: AirflowStack, lake: Lake, backfilled: Backfilled, manual_runs: ManualRuns
+) -> None:
     # Airflow allows one active backfill per DAG: the first must be marked complete.
     wait_for_backfills_completed(stack.api, timeout=120)
+    before = output_objects(lake.s3, lake.cfg.bucket)
+    catalog_before = catalog_tables(lake.glue, lake.cfg.glue_database)
+    previous = runs_by_day(stack.api)[RERUN_DAY]
     rerun = backfill(
         stack, RERUN_DAY, RERUN_DAY, "backfill-rerun", "--reprocess-behavior", "completed"
     )
@@ -144,21 +259,24 @@ def test_rerun_of_one_day_duplicates_nothing(
     runs = wait_for_runs(stack.api, (RERUN_DAY,), BACKFILL_TIMEOUT, previous["end_date"])
     after = output_objects(lake.s3, lake.cfg.bucket)
 
-    # Airflow cleared and re-ran the same run: one run per day, still three.
-    assert sorted(runs) == list(DAYS)
+    # Airflow cleared and re-ran the same run: one backfill run per day, still three.
+    assert sorted(day for day, run in runs.items() if run["run_type"] == "backfill") == list(DAYS)
     assert runs[RERUN_DAY]["dag_run_id"] == previous["dag_run_id"]
     assert runs[RERUN_DAY]["state"] == "success"
     assert runs[RERUN_DAY]["end_date"] > previous["end_date"]
 
     # The Glue job really ran again (new job run id), and wrote the same thing. A rerun also
-    # rebuilds the later days' customer_metrics (here the last day's), from unchanged inputs.
+    # rebuilds the later days' customer_metrics (here the backfill's last day and the day a
+    # manual run processed), from unchanged inputs.
     old_manifest, new_manifest = manifest(before, RERUN_DAY), manifest(after, RERUN_DAY)
     assert new_manifest["job_run_id"] != old_manifest["job_run_id"]
     per_run = ("job_run_id", "rebuilt")
     assert {k: v for k, v in new_manifest.items() if k not in per_run} == {
         k: v for k, v in old_manifest.items() if k not in per_run
     }
-    later = [day for day in DAYS if day > RERUN_DAY]
+    metrics_days = partition_days(before, processed_table_prefix("customer_metrics"))
+    later = sorted(day for day in metrics_days if day > RERUN_DAY)
+    assert later == [DAYS[-1], HELD_DAY]
     rebuilt = [processed_partition_prefix("customer_metrics", day) for day in later]
     assert new_manifest["rebuilt"]["customer_metrics"] == [
         f"s3://{lake.cfg.bucket}/{prefix.rstrip('/')}" for prefix in rebuilt
@@ -174,8 +292,7 @@ def test_rerun_of_one_day_duplicates_nothing(
         elif RERUN_DAY not in key:
             assert body == old, key
     # The processed crawler ran again without adding partitions.
-    partitions = catalog_tables(lake.glue, lake.cfg.glue_database)
-    assert all(partitions[t] == len(DAYS) for t in PROCESSED_TABLES), partitions
+    assert catalog_tables(lake.glue, lake.cfg.glue_database) == catalog_before
 
     # Other days were not touched at all, but for the rebuilt partitions (same rows, above):
     # exact keys and bytes.
@@ -189,31 +306,27 @@ def test_rerun_of_one_day_duplicates_nothing(
     assert untouched(after) == untouched(before)
 
 
-def test_missing_sales_partition_times_out_the_sensor_clearly(
-    stack: AirflowStack, lake: Lake, backfilled: Backfilled
+def test_each_run_alerted_as_its_deadline_and_outcome_say(
+    stack: AirflowStack, alerts: AlertInbox, manual_runs: ManualRuns
 ) -> None:
-    day = "2024-02-01"  # nothing was seeded for this day
-    triggered = run_airflow(
-        ["dags", "trigger", DAG_ID, "--logical-date", f"{day}T02:00:00+00:00"],
-        stack.env,
-        stack.log_dir / "trigger-missing-day.log",
-        timeout_seconds=120,
-    )
-    assert triggered.ok, triggered.log_tail()
-    run = wait_for_runs(stack.api, (day,), BACKFILL_TIMEOUT)[day]
-
-    assert run["state"] == "failed"
-    states = task_states(stack.api, run["dag_run_id"])
-    assert states["wait_for_sales"] == "failed"
-    assert states["transform"] != "success"
-    # The triggerer enforced the sensor's timeout; the task log names what never arrived.
-    log = stack.api.get(
-        f"/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}/taskInstances/wait_for_sales/logs/1"
-    )
-    text = json.dumps(log)
-    assert f"{sales_partition_prefix(day)}_SUCCESS" in text
-    assert "timeout" in text.lower() or "timed out" in text.lower()
-    assert not lake.s3.list_objects_v2(
-        Bucket=lake.cfg.bucket,
-        Prefix=manifest_key(day).rsplit("/", 1)[0] + "/",
-    ).get("Contents")
+    """Over every run on this stack (the backfill's, the rerun, the manual ones): one late
+    alert for each run that had not succeeded when its deadline passed, unless it had already
+    failed (its failure alert stands); none for a run that succeeded in time."""
+    alerts.take()
+    met_in_time, missed = [], []
+    for run in dag_runs(stack.api):
+        run_id = run["dag_run_id"]
+        deadlines = run_deadlines(stack.api, run_id)
+        late_alerts = [a for a in alerts.received if alert_run(a) == run_id and is_late(a)]
+        failed_first = run["state"] == "failed" and all(
+            when(run["end_date"]) <= when(d["deadline_time"]) for d in deadlines
+        )
+        if any(d["missed"] for d in deadlines):
+            missed.append(run_id)
+        expected = 1 if run_id in missed and not failed_first else 0
+        assert len(late_alerts) == expected, (run, deadlines, late_alerts)
+        # Airflow deletes a deadline its run met by succeeding.
+        if run["state"] == "success" and not deadlines:
+            met_in_time.append(run_id)
+    assert missed, "no run missed its deadline"
+    assert met_in_time, "no run finished before its deadline: a successful run's case is untested"

@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from local.airflow.environment import LOCAL_ALERT_TOPIC_ARN
+from sales_etl.config import load_config
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
@@ -202,3 +205,9 @@ def test_airflow_components_share_generated_secrets(services) -> None:
     init_script = (REPO_ROOT / "docker" / "airflow-init.sh").read_text()
     for secret in ("jwt_secret", "api_secret_key", "fernet_key", "passwords.json"):
         assert f"new_secret {secret} " in init_script
+
+
+def test_airflow_components_alert_the_topic_the_endpoint_is_provisioned_with(services) -> None:
+    for name in AIRFLOW_COMPONENTS:
+        variable = environment(services[name])["AIRFLOW_VAR_SALES_ETL_CONFIG"]
+        assert load_config(variable).alert_topic_arn == LOCAL_ALERT_TOPIC_ARN, name

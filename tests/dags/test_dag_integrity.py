@@ -12,7 +12,10 @@ from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOpera
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineReference
 from airflow.serialization.encoders import coerce_to_core_timetable
+from airflow.serialization.serialized_objects import DagSerialization
 from airflow.timetables.base import DataInterval, TimeRestriction
 
 from sales_etl.config import ConfigError
@@ -72,6 +75,24 @@ def test_run_at_0200_processes_the_finished_previous_day(dag):
     )
     assert info.run_after == pendulum.datetime(2024, 1, 16, 2, tz="UTC")
     assert info.data_interval.start.to_date_string() == "2024-01-15"
+
+
+def test_a_run_not_succeeded_8_hours_after_it_was_queued_alerts_from_the_triggerer(dag):
+    [alert] = dag.deadline
+    assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert alert.interval == dt.timedelta(hours=8)
+    # An AsyncCallback runs in the triggerer, which imports it by this path from plugins/.
+    assert isinstance(alert.callback, AsyncCallback)
+    assert alert.callback.path == "sales_etl.lateness.alert_late_run"
+    assert alert.callback.kwargs == {"late_after_seconds": 8 * 3600.0}
+    # What the scheduler stores, and reads back when it creates a run's deadline.
+    [stored] = DagSerialization.from_dict(DagSerialization.to_dict(dag)).deadline
+    assert stored["reference"] == {"reference_type": "DagRunQueuedAtDeadline"}
+    assert stored["interval"] == 8 * 3600.0
+    assert stored["callback"]["__data__"] == {
+        "path": "sales_etl.lateness.alert_late_run",
+        "kwargs": {"late_after_seconds": 8 * 3600.0},
+    }
 
 
 def test_default_args_set_owner_retries_and_timeouts(dag):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +13,6 @@ import pytest
 from local.airflow.command_result import CommandResult
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, Request, TaskTestRequest
 from local.airflow.environment import airflow_environment
-from local.aws_local import ALERT_TOPIC
 from local.data.synthetic_sales import (
     SALES_HEADER,
     sales_file,
@@ -28,6 +25,7 @@ from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from sales_etl.config import PipelineConfig, load_config
 from sales_etl.layout import sales_partition_prefix
+from tests.alert_inbox import AlertInbox
 from tests.local_endpoint import suite_endpoint
 
 # Seeded on top of the recipe's sample: bad rows on 2024-01-16 (under this suite's threshold)
@@ -89,46 +87,6 @@ def write_e2e_lake(base: Path) -> None:
     invalid.write_text("invalid,data,format\n")
 
 
-# alerts.failure_alert's subject: "<dag> <day>: <task> failed (try N)".
-FAILURE_SUBJECT = re.compile(r"\S+ \d{4}-\d{2}-\d{2}: \S+ failed \(try \d+\)$")
-
-
-class AlertInbox:
-    """An SQS queue subscribed to the local alert topic, as an on-call inbox would be."""
-
-    def __init__(self, aws: EndpointClients) -> None:
-        self.sqs = aws.client("sqs")
-        sns = aws.client("sns")
-        topic_arn = sns.create_topic(Name=ALERT_TOPIC)["TopicArn"]  # provision's topic
-        self.queue_url = self.sqs.create_queue(QueueName="e2e-alerts")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-
-    def take(self) -> list[dict[str, Any]]:
-        """Failure alerts delivered since the last call: SNS envelopes (Subject, Message).
-
-        The topic also carries the Lambda's quarantine notices (one topic, as the stack's
-        AlertTopic): those are read and left out.
-        """
-        alerts = []
-        while True:
-            response = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                return alerts
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                if FAILURE_SUBJECT.match(envelope.get("Subject", "")):
-                    alerts.append(envelope)
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-
-
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
     with suite_endpoint(tmp_path_factory.mktemp("e2e-endpoint"), prewarm_spark=True) as running:
@@ -151,7 +109,8 @@ def pipeline(
     with DagTestRunner(env, logs, migrate=True) as runner:
         aws = EndpointClients(endpoint.url)
         seed(aws, cfg, write_e2e_lake)
-        yield Pipeline(endpoint, aws, cfg, env, work / "airflow", logs, runner, AlertInbox(aws))
+        alerts = AlertInbox(aws, "e2e-alerts")
+        yield Pipeline(endpoint, aws, cfg, env, work / "airflow", logs, runner, alerts)
 
 
 @dataclass(frozen=True)

@@ -47,11 +47,14 @@ def test_lambda_reason_is_the_functions_error_message():
     )
 
 
-def test_sensor_reason_names_the_path_it_waited_for():
-    cfg = load_config({"bucket": "acme-sales"})
+@pytest.mark.parametrize(
+    ("marker", "waited_for"), [("_SUCCESS", "_SUCCESS"), ("_READY", "_READY"), (None, "*.csv")]
+)
+def test_sensor_reason_names_the_key_it_waited_for(marker, waited_for):
+    cfg = load_config({"bucket": "acme-sales", "completion_marker": marker})
     reason = failure_reason("wait_for_sales", context("wait_for_sales", None), cfg, "2024-01-15")
     assert reason.startswith(
-        "no sales file matching s3://acme-sales/raw-data/sales/order_date=2024-01-15/*.csv"
+        f"no sales file matching s3://acme-sales/raw-data/sales/order_date=2024-01-15/{waited_for}"
         " within 6:00:00 of the sensor's start"
     )
 

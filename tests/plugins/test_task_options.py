@@ -28,6 +28,13 @@ def test_defaults_suit_aws(reload_tasks):
     assert tasks.GLUE_RETRIES == 1
     assert timedelta(hours=6) == tasks.SALES_WAIT
     assert timedelta(minutes=5) == tasks.SALES_POKE_INTERVAL
+    assert timedelta(hours=8) == tasks.LATE_AFTER
+
+
+def test_late_after_sets_the_deadline_which_stays_before_the_run_timeout(reload_tasks):
+    assert timedelta(seconds=40) == reload_tasks(late_after_seconds="40").LATE_AFTER
+    tasks = reload_tasks(late_after_seconds="34200")
+    assert tasks.LATE_AFTER == tasks.LATE_AFTER_MAX < tasks.DAGRUN_TIMEOUT
 
 
 def test_options_override_waits_and_derived_limits(reload_tasks):
@@ -52,6 +59,8 @@ def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
         ("sales_wait_seconds", "999999", r"\[sales_etl\] sales_wait_seconds must be 1..86400"),
         ("glue_retries", "4", r"\[sales_etl\] glue_retries must be 0..3, got 4"),
         ("glue_retries", "1.5", r"\[sales_etl\] glue_retries must be a whole number, got 1.5"),
+        ("late_after_seconds", "0", r"\[sales_etl\] late_after_seconds must be 1..34200, got 0$"),
+        ("late_after_seconds", "34201", r"\[sales_etl\] late_after_seconds must be 1..34200"),
     ],
 )
 def test_out_of_range_options_name_the_option(reload_tasks, key, value, message):
