@@ -37,7 +37,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/python scripts/run_tests.py
 
 demo: venv
 	$(BIN)/python -m local.demo

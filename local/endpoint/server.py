@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -167,6 +168,9 @@ def start_endpoint(
     work.mkdir(parents=True, exist_ok=True)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
+    # moto keeps its state per process: an endpoint started after another one stopped (the
+    # next test suite) must not find that one's buckets, catalog and job runs.
+    moto_api_backend.reset()
     call_log = CallLog()
     server = _LoopbackMotoServer(port, call_log)
     server.start()

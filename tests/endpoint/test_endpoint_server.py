@@ -114,3 +114,31 @@ def test_cli_refuses_other_hosts() -> None:
     assert result.returncode == 2
     assert "refusing to bind '0.0.0.0'" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_new_endpoint_starts_empty_after_another_stopped_in_the_process() -> None:
+    # moto keeps its state per process; a child process, as the endpoint fixture here is live.
+    script = """
+import boto3
+from local.aws_local import REGION
+from local.endpoint import start_endpoint
+
+def buckets(url):
+    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION,
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+first = start_endpoint(warm_spark=False)
+boto3.client("s3", endpoint_url=first.url, region_name=REGION, aws_access_key_id="x",
+             aws_secret_access_key="x").create_bucket(Bucket="left-behind")
+print(buckets(first.url))
+first.stop()
+second = start_endpoint(warm_spark=False)
+print(buckets(second.url))
+second.stop()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["['left-behind']", "[]"]
