@@ -24,6 +24,10 @@ ADMIN_USER = "admin"
 SIMPLE_AUTH_MANAGER = (
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 )
+# The stack's SQLite database has several writers (scheduler, triggerer, API server, CLI
+# commands such as `airflow backfill create`); sqlite3's default 5 s wait for the write lock
+# ran out on a loaded 2-core machine ("database is locked"). Airflow reads this by import path.
+SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def stack_environment(
             "AIRFLOW__API__WORKERS": "1",
             # The scheduler's optional health server would bind 0.0.0.0: keep it off.
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": f"{__name__}.SQLITE_CONNECT_ARGS",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(settings.parallelism),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(settings.parallelism),

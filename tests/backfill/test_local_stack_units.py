@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -123,3 +126,14 @@ def test_stack_database_is_switched_to_write_ahead_logging(tmp_path: Path) -> No
     use_write_ahead_log(database)
     with contextlib.closing(sqlite3.connect(database)) as db:  # a new connection, as a component
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_stack_database_waits_a_minute_for_its_write_lock(settings: StackSettings) -> None:
+    # As Airflow itself resolves it, in a process with the stack's environment.
+    env = stack_environment(URL, settings)
+    code = "from airflow.settings import _get_connect_args; print(_get_connect_args('sync'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ast.literal_eval(done.stdout.strip().splitlines()[-1])["timeout"] == 60
