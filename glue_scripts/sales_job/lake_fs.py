@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
+LINE_READER_BUFFER = 4096  # bytes
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -76,14 +78,16 @@ class LakeFs:
         Lazy: reading the first few lines reads only the first few kilobytes.
         """
         fs, path = self._resolve(uri)
-        stream = fs.open(path)
+        # Small buffers: Spark sets Hadoop's to 64 KiB, which would read that much of every
+        # file for its first line.
+        stream = fs.open(path, LINE_READER_BUFFER)
         codec = self._jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
             self._conf
         ).getCodec(path)
         if codec is not None:
             stream = codec.createInputStream(stream)
         try:
-            reader = self._jvm.org.apache.hadoop.util.LineReader(stream)
+            reader = self._jvm.org.apache.hadoop.util.LineReader(stream, LINE_READER_BUFFER)
             line = self._jvm.org.apache.hadoop.io.Text()
             while reader.readLine(line) > 0:
                 yield line.toString()
