@@ -211,16 +211,6 @@ class LineNumbers:
     shift: dict[tuple[str, int], int]
 
     @classmethod
-    def of(cls, lines: DataFrame) -> LineNumbers:
-        """One aggregate over `lines` (a row per file split)."""
-        splits = (
-            lines.groupBy("source_file", "_split_start")
-            .agg(F.count(F.lit(1)).alias("lines"), F.min("_line_id").alias("first_id"))
-            .collect()
-        )
-        return cls.from_splits((s[0], s[1], s[2], s[3]) for s in splits)
-
-    @classmethod
     def from_splits(cls, splits: Iterable[tuple[str, int, int, int]]) -> LineNumbers:
         """From (source_file, split start, lines, first _line_id) of every split."""
         shift: dict[tuple[str, int], int] = {}

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
-from sales_job.csv_lines import LineNumbers
 from sales_job.daily_run import read_parsed_lines
 from sales_job.lake_fs import LakeFs
+from sales_job.manifest import collect_line_counts
 from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import (
     SALES_HEADER,
@@ -146,7 +146,8 @@ def outcome(spark, tmp_path_factory) -> dict[str, Any]:
     )
     lines = read_parsed_lines(spark, fs, uris, SALES_COLUMNS)
     classified_lines = classify_sales(lines, customers, date(2024, 1, 15))
-    numbered = LineNumbers.of(classified_lines).add_to(classified_lines)
+    _counts, line_numbers = collect_line_counts(classified_lines)
+    numbered = line_numbers.add_to(classified_lines)
     classified = [r.asDict() for r in numbered.collect()]
     quarantine = read_partition(spark, output_dir(base, "quarantine", DAY))
     return {"manifest": manifest, "classified": classified, "quarantine": quarantine}

@@ -17,7 +17,8 @@ from sales_job.contract import (
     SALES_COLUMNS,
     Reason,
 )
-from sales_job.csv_lines import LineNumbers, first_content_line, parse_lines, plan_header
+from sales_job.csv_lines import first_content_line, parse_lines, plan_header
+from sales_job.manifest import collect_line_counts
 from sales_job.validation import classify_sales, select_customers
 from tests.glue.lake_helpers import output_dir, read_partition, run_day
 
@@ -36,8 +37,9 @@ def parsed_lines(spark, header, *files: tuple[str, list[str]]):
     return parse_lines(spark.createDataFrame(rows, LINES_DDL), plans, header)
 
 
-def numbered(lines):
-    return LineNumbers.of(lines).add_to(lines)
+def numbered(classified):
+    _counts, line_numbers = collect_line_counts(classified)
+    return line_numbers.add_to(classified)
 
 
 def customers_df(spark, *rows: str):
