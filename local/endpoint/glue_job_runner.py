@@ -5,11 +5,12 @@ alive) -> SUCCEEDED | FAILED | TIMEOUT | STOPPED, and is only marked finished af
 outputs are back in S3, so a caller that sees SUCCEEDED can read them. The script runs as
 ``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <--key value ...>`` in the endpoint's warm Spark
 worker (``warm_spark``) when that is free, else as ``sys.executable <script> ...`` in a new
-process group; its stdout and stderr stream to CloudWatch Logs ``/aws-glue/jobs/output`` while
-it runs, and the endpoint's own notes go to ``/aws-glue/jobs/error``, both in the stream
-``<run id>-driver`` as on Glue 5.0. The script sees mirror paths in
-place of ``s3://`` URIs; what it reports (log lines, ``ErrorMessage``, small JSON files such as
-its manifest) is written back in ``s3://`` terms on the way out, as a run on Glue would name it.
+process group; its stdout and stderr, in one pipe, stream to CloudWatch Logs
+``/aws-glue/jobs/output`` while it runs, and the endpoint's own notes go to
+``/aws-glue/jobs/error``, both in the stream ``<run id>-driver`` as on Glue 5.0. The script
+sees mirror paths in place of ``s3://`` URIs; what it reports (log lines, ``ErrorMessage``,
+small JSON files such as its manifest) is written back in ``s3://`` terms on the way out, as a
+run on Glue would name it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import IO, Any, Protocol
 from local.aws_local import GLUE_ROLE_ACCESS_KEY
 from local.endpoint import iam_arns, s3_mirror
 from local.endpoint.cloudwatch import LogStreamWriter
-from local.endpoint.job_errors import error_message_from_stderr
+from local.endpoint.job_errors import error_message_from_output
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import ScriptRequest, WarmRun
 
@@ -137,7 +138,7 @@ class GlueJobRunner:
             except StagingError as exc:
                 self._finish("FAILED", str(exc))
                 return
-            returncode, stderr_tail = self._execute(staged)
+            returncode, output_tail = self._execute(staged)
             if self.runtime.stopping.is_set():
                 self._finish("FAILED", "the local AWS endpoint was shut down during the run")
                 return
@@ -148,7 +149,7 @@ class GlueJobRunner:
             minutes = self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES
             self._finish("TIMEOUT", f"Job run timed out after {minutes} minutes")
         elif returncode != 0:
-            error = error_message_from_stderr(stderr_tail, returncode)
+            error = error_message_from_output(output_tail, returncode)
             self._finish("FAILED", staged.to_s3_uris(error))
         elif sync_error:
             self._finish("FAILED", sync_error)
@@ -210,13 +211,14 @@ class GlueJobRunner:
         return StagedRun(argv=argv, python_path=python_path, mirrors=list(mirrors.values()))
 
     def _execute(self, staged: StagedRun) -> tuple[int, str]:
+        """Run the script; its exit status and the tail of its output (stdout and stderr in one
+        pipe, so CloudWatch gets the lines in the order the script wrote them, as on Glue 5.0)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         driver_log = self._driver_log(OUTPUT_GROUP)
         lines: queue.Queue[tuple[LogStreamWriter, str] | None] = queue.Queue()
-        stderr_lines: list[str] = []
+        tail: list[str] = []
         with (
-            (self.run_dir / "stdout.log").open("w") as out_file,
-            (self.run_dir / "stderr.log").open("w") as err_file,
+            (self.run_dir / "output.log").open("w") as out_file,
             self._started_script(staged) as script,
         ):
             self.started_monotonic = time.monotonic()
@@ -224,18 +226,11 @@ class GlueJobRunner:
                 threading.Thread(target=self._kill).start()
             else:
                 self.run.set_state("RUNNING")
-            public = staged.to_s3_uris
-            readers = [
-                threading.Thread(
-                    target=_pump, args=(script.stdout, out_file, driver_log, public, lines, None)
-                ),
-                threading.Thread(
-                    target=_pump,
-                    args=(script.stderr, err_file, driver_log, public, lines, stderr_lines),
-                ),
-            ]
-            for reader in readers:
-                reader.start()
+            reader = threading.Thread(
+                target=_pump,
+                args=(script.stdout, out_file, driver_log, staged.to_s3_uris, lines, tail),
+            )
+            reader.start()
             shipper = threading.Thread(target=_ship_logs, args=(lines,))
             shipper.start()
             timeout = (self.run.timeout_minutes or DEFAULT_TIMEOUT_MINUTES) * 60
@@ -245,12 +240,11 @@ class GlueJobRunner:
                 self._timed_out = True
                 self._kill()
                 returncode = script.wait(timeout=timeout)
-            for reader in readers:
-                reader.join()
+            reader.join()
             lines.put(None)
             shipper.join()
         self.finished_monotonic = time.monotonic()
-        return returncode, "".join(stderr_lines[-400:])
+        return returncode, "".join(tail[-400:])
 
     @contextlib.contextmanager
     def _started_script(self, staged: StagedRun) -> Iterator[WarmRun | subprocess.Popen[str]]:
@@ -271,7 +265,6 @@ class GlueJobRunner:
             finally:
                 pool.release(worker)
             run.stdout.close()
-            run.stderr.close()
             return
         proc = self.runtime.processes.spawn(
             [sys.executable, *staged.argv],
@@ -279,7 +272,7 @@ class GlueJobRunner:
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             encoding="utf-8",
             errors="replace",
@@ -378,16 +371,16 @@ def _pump(
     log: LogStreamWriter,
     public: Callable[[str], str],
     lines: queue.Queue[tuple[LogStreamWriter, str] | None],
-    keep: list[str] | None,
+    tail: list[str],
 ) -> None:
-    """Copy the script's lines to its local log file, and to CloudWatch as ``public`` words them."""
+    """Copy the script's lines to its local log file, to CloudWatch as ``public`` words them,
+    and the last of them to ``tail``."""
     for line in stream:
         file.write(line)
         lines.put((log, public(line)))
-        if keep is not None:
-            keep.append(line)
-            if len(keep) > 2000:
-                del keep[:1000]
+        tail.append(line)
+        if len(tail) > 2000:
+            del tail[:1000]
     file.flush()
 
 

@@ -1,4 +1,4 @@
-"""Turn a failed script's stderr into the one-line ``ErrorMessage`` Glue reports."""
+"""Turn a failed script's output (stdout and stderr as written) into Glue's ``ErrorMessage``."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ _ANY_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: .+$")
 _LOG_LINE = re.compile(r"^(\d{2,4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}|\[?(WARN|INFO|ERROR|DEBUG)\b)")
 
 
-def error_message_from_stderr(stderr: str, returncode: int) -> str:
+def error_message_from_output(output: str, returncode: int) -> str:
     """The last traceback's exception line, e.g. ``ValueError: no sales partition for ...``.
 
-    Falls back to the last meaningful stderr line and finally to the exit status, so a failed
+    Falls back to the last meaningful line and finally to the exit status, so a failed
     run always carries a message.
     """
-    lines = stderr.splitlines()
+    lines = output.splitlines()
     tracebacks = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
     if tracebacks:
         for line in lines[tracebacks[-1] + 1 :]:

@@ -2,7 +2,7 @@
 
 Started by ``warm_spark.WarmSparkWorker`` as ``python spark_worker.py --control-fd N``: it never
 imports the endpoint's own code. Each request arrives on the control socket with two file
-descriptors, the run's stdout and stderr pipes; the worker points fds 1 and 2 at them, runs the
+descriptor, the run's output pipe; the worker points fds 1 and 2 at it, runs the
 script as ``__main__`` with the run's argv, environment, working folder and import path (its
 ``--extra-py-files`` first), then restores everything, forgets the modules the run imported
 from outside the Python installation (its staged files, so a changed script or library zip is
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     _start_spark(warm_up=args.warm_up)
     control.send(json.dumps({"ready": True}).encode())
     while True:
-        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE_BYTES, 2)
+        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE_BYTES, 1)
         if not message:
             return 0  # the endpoint closed the channel: shut down
         returncode = run_script(json.loads(message), fds)
@@ -84,12 +84,14 @@ def run_script(request: dict[str, Any], fds: list[int]) -> int:
 
 
 def _redirect_output(fds: list[int]) -> tuple[int, int]:
+    """Point fds 1 and 2 at the run's one pipe, so its lines keep the order they were written."""
+    (pipe,) = fds
     sys.stdout.flush()
     sys.stderr.flush()
     saved = (os.dup(1), os.dup(2))
-    for target, fd in zip((1, 2), fds, strict=True):
-        os.dup2(fd, target)
-        os.close(fd)
+    os.dup2(pipe, 1)
+    os.dup2(pipe, 2)
+    os.close(pipe)
     return saved
 
 

@@ -42,15 +42,13 @@ class WarmRun:
 
     def __init__(self, worker: WarmSparkWorker, request: ScriptRequest) -> None:
         self._worker = worker
+        # one pipe for stdout and stderr, as a fresh process started with stderr=STDOUT
         out_read, out_write = os.pipe()
-        err_read, err_write = os.pipe()
         try:
-            worker.send(request, (out_write, err_write))
+            worker.send(request, out_write)
         finally:
             os.close(out_write)
-            os.close(err_write)
         self.stdout: IO[str] = _text_reader(out_read)
-        self.stderr: IO[str] = _text_reader(err_read)
         self.returncode: int | None = None
 
     def wait(self, timeout: float) -> int:
@@ -97,14 +95,14 @@ class WarmSparkWorker:
             self._ready = self._receive(timeout) == {"ready": True}
         return self._ready
 
-    def send(self, request: ScriptRequest, fds: tuple[int, int]) -> None:
+    def send(self, request: ScriptRequest, output_fd: int) -> None:
         message = {
             "argv": request.argv,
             "python_path": request.python_path,
             "env": request.env,
             "cwd": str(request.cwd),
         }
-        socket.send_fds(self._control, [json.dumps(message).encode()], list(fds))
+        socket.send_fds(self._control, [json.dumps(message).encode()], [output_fd])
 
     def result(self, timeout: float) -> int:
         reply = self._receive(timeout)

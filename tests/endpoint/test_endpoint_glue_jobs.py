@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,29 @@ def test_get_job_runs_pages_newest_first_with_each_runs_arguments(aws: Aws, buck
         [(started[2], "try-2"), (started[1], "try-1")],
         [(started[0], "try-0")],
     ]
+
+
+def test_stdout_and_stderr_lines_reach_the_log_in_the_order_written(aws: Aws) -> None:
+    # Two runs at once on two buckets: one runs in the warm worker, the other in a new process.
+    body = script(
+        """
+        time.sleep(2)
+        for i in range(100):
+            print(f"out {i}", flush=True)
+            print(f"err {i}", file=sys.stderr, flush=True)
+        """
+    )
+    runs = []
+    for _ in range(2):
+        bucket = f"order-{uuid.uuid4().hex[:8]}"
+        aws.s3.create_bucket(Bucket=bucket)
+        job, _ = create_job(aws, bucket, body)
+        runs.append((job, aws.glue.start_job_run(JobName=job)["JobRunId"]))
+
+    written = [f"{stream} {i}" for i in range(100) for stream in ("out", "err")]
+    for job, run_id in runs:
+        assert wait_for_job_run(aws, job, run_id)["JobRunState"] == "SUCCEEDED"
+        assert glue_driver_messages(aws, "/aws-glue/jobs/output", run_id) == written
 
 
 def test_failing_script_reports_the_exception_line(aws: Aws, bucket: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from local.endpoint.crawl_layout import dedupe_names, glob_to_regex, plan_tables
 from local.endpoint.csv_schema import infer_csv_schema
-from local.endpoint.job_errors import error_message_from_stderr
+from local.endpoint.job_errors import error_message_from_output
 from local.endpoint.parquet_footer import (
     TAIL_BYTES,
     ParquetError,
@@ -246,14 +246,14 @@ def test_error_line_is_the_last_traceback_exception() -> None:
         "exist: file:/data/raw.\n"
         "26/01/01 10:00:01 INFO ShutdownHookManager: Shutdown hook called\n"
     )
-    assert error_message_from_stderr(stderr, 1) == (
+    assert error_message_from_output(stderr, 1) == (
         "pyspark.errors.exceptions.captured.AnalysisException: [PATH_NOT_FOUND] Path does not "
         "exist: file:/data/raw."
     )
-    assert error_message_from_stderr("quarantine ratio too high\n", 1) == (
+    assert error_message_from_output("quarantine ratio too high\n", 1) == (
         "quarantine ratio too high (script exited with code 1)"
     )
-    assert error_message_from_stderr("", -9) == "Glue job script killed by signal 9"
+    assert error_message_from_output("", -9) == "Glue job script killed by signal 9"
 
 
 def test_s3_uris_and_litter() -> None:
