@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from sales_job.contract import Reason
+from sales_job.frames import empty_frame
 
 LINE_KIND_HEADER = "header"
 LINE_KIND_BLANK = "blank"
@@ -100,7 +101,7 @@ def read_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
     if len(set(names)) != len(names):
         raise ValueError(f"file names must be unique, got {sorted(names)}")
     if not file_uris:
-        return spark.createDataFrame([], LINES_SCHEMA)
+        return empty_frame(spark, LINES_SCHEMA)
     return spark.read.text(list(file_uris)).select(
         _decoded_file_name().alias("source_file"),
         F.col("_metadata.file_block_start").alias("_split_start"),

@@ -43,6 +43,7 @@ from sales_job.csv_lines import (
     plan_header,
     read_lines,
 )
+from sales_job.frames import empty_frame
 from sales_job.lake_fs import Entry, LakeFs
 from sales_job.manifest import ManifestBuilder, collect_line_counts, manifest_json
 from sales_job.validation import (
@@ -217,7 +218,7 @@ def _load_customers(
 ) -> DataFrame:
     """The snapshot's customers; the manifest gets its row and customer counts."""
     if snapshot is None or not snapshot.files:
-        return spark.createDataFrame([], EMPTY_CUSTOMERS_DDL)
+        return empty_frame(spark, EMPTY_CUSTOMERS_DDL)
     parsed, customers = _snapshot_customers(spark, fs, snapshot, cached)
     usable = F.when(customer_row_is_usable(), F.col("customer_id"))
     totals = parsed.agg(
@@ -373,7 +374,7 @@ def _metrics_history(
     previous = latest_metrics_before(fs, layout, day)
     after = previous[0] if previous else date.min
     newer_dirs = [uri for d, uri in customer_daily_dirs_before(fs, layout, day) if d > after]
-    history = spark.createDataFrame([], CUSTOMER_DAILY_HISTORY_DDL)
+    history = empty_frame(spark, CUSTOMER_DAILY_HISTORY_DDL)
     if newer_dirs:
         earlier = spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*newer_dirs)
         history = history.unionByName(earlier)
