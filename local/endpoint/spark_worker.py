@@ -1,7 +1,7 @@
 """A long-lived Python process that runs Glue job scripts one after another in one Spark driver.
 
 Started by ``warm_spark.WarmSparkWorker`` as ``python spark_worker.py --control-fd N``: it never
-imports the endpoint's own code. Each request arrives on the control socket with two file
+imports the endpoint's own code. Each request arrives on the control socket with one file
 descriptor, the run's output pipe; the worker points fds 1 and 2 at it, runs the
 script as ``__main__`` with the run's argv, environment, working folder and import path (its
 ``--extra-py-files`` first), then restores everything, forgets the modules the run imported
