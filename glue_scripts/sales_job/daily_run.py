@@ -62,6 +62,9 @@ CUSTOMER_DAILY_HISTORY_DDL = "customer_id STRING, spent DECIMAL(18,2), orders BI
 CUSTOMER_METRICS_CARRY_DDL = "customer_id STRING, total_spent DECIMAL(18,2), total_orders BIGINT"
 EMPTY_CUSTOMERS_DDL = "customer_id STRING, name STRING, status STRING"
 CACHE_PARTITION_BYTES = 16 * 1024 * 1024  # of raw CSV per cached partition
+# Of input per shuffle partition: the target adaptive execution would coalesce to by default
+# (spark.sql.adaptive.advisoryPartitionSizeInBytes).
+SHUFFLE_PARTITION_BYTES = 64 * 1024 * 1024
 MAX_ERROR_CHARS = 4000
 MAX_HASH_FILTER = 10_000  # literals in one IN filter
 
@@ -139,6 +142,7 @@ def _process_day(
         what = "contains no data files" if fs.exists(sales_uri) else "does not exist"
         raise _failure(day, f"no sales partition: {sales_uri} {what}")
 
+    _size_shuffles(spark, [*sales_files, *(snapshot.files if snapshot else [])])
     with spark_step(spark, "read the customer snapshot"):
         customers = _load_customers(spark, fs, snapshot, report, cached)
     with spark_step(spark, "check the sales lines"):
@@ -191,6 +195,22 @@ def _process_day(
     )
     customers_by_snapshot = {snapshot.snapshot_date: customers}
     _rebuild_later_metrics(spark, fs, layout, later, customers_by_snapshot, report, cached)
+
+
+def _size_shuffles(spark: SparkSession, inputs: Sequence[Entry]) -> None:
+    """Shuffle partitions sized to the day's input: one per 64 MiB, at least one per core.
+
+    Adaptive execution would find such sizes at run time, but it runs each stage as a Spark job
+    of its own, and builds a cache in a job of its own before the first step that reads it can
+    start: on a day of 1,000,000 orders that cost about 2 s of 24 (benchmarks/README.md).
+    Every other table a run reads back holds a row per customer, about a snapshot's size.
+    """
+    input_bytes = sum(e.size for e in inputs)
+    wanted = math.ceil(input_bytes / SHUFFLE_PARTITION_BYTES)
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    spark.conf.set(
+        "spark.sql.shuffle.partitions", str(max(wanted, spark.sparkContext.defaultParallelism))
+    )
 
 
 def _without_later_copies(spark: SparkSession, checked: DataFrame) -> DataFrame:
@@ -454,11 +474,8 @@ def _dated_dirs(fs: LakeFs, root: str, column: str) -> list[tuple[date, str]]:
 def _cache(
     spark: SparkSession, df: DataFrame, files: Sequence[Entry], cached: list[DataFrame]
 ) -> DataFrame:
-    """Persist `df` in as many partitions as its input size needs, so it is computed once.
-
-    Adaptive execution does not shrink the shuffle at the root of a cached plan, so without
-    this every later read of the cache would run spark.sql.shuffle.partitions tasks.
-    """
+    """Persist `df` in as many partitions as its input size needs, so it is computed once
+    and every later read of it runs that many tasks, whatever the plan's last shuffle had."""
     input_bytes = sum(e.size for e in files)
     wanted = math.ceil(input_bytes / CACHE_PARTITION_BYTES)
     partitions = max(1, min(wanted, 4 * spark.sparkContext.defaultParallelism))
