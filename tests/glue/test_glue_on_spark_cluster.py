@@ -70,6 +70,11 @@ CLUSTER_CONF = {
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
     "spark.cores.max": str(WORKERS),
+    # Standalone mode schedules as soon as one executor registers: a short job could end
+    # before the second worker's executor joins. Wait for both (up to 60 s), as the test
+    # needs tasks and the library on every worker.
+    "spark.scheduler.minRegisteredResourcesRatio": "1.0",
+    "spark.scheduler.maxRegisteredResourcesWaitingTime": "60s",
 }
 
 
