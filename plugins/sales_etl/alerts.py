@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 MAX_SUBJECT_CHARS = 99
 
 
+def sns_subject(text: str) -> str:
+    """`text` as a valid SNS subject: non-ASCII replaced, cut to MAX_SUBJECT_CHARS."""
+    return text.encode("ascii", "replace").decode()[:MAX_SUBJECT_CHARS]
+
+
 def failure_alert(context: Mapping[str, Any], reason: str, day: str) -> tuple[str, str]:
     """The alert's subject and message for a failed task."""
     ti = context["ti"]
@@ -34,7 +39,7 @@ def failure_alert(context: Mapping[str, Any], reason: str, day: str) -> tuple[st
             f"Reason: {reason}",
         ]
     )
-    return subject.encode("ascii", "replace").decode()[:MAX_SUBJECT_CHARS], message
+    return sns_subject(subject), message
 
 
 def alert_on_failure(context: Mapping[str, Any]) -> None:

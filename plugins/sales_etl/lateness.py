@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sales_etl.alerts import MAX_SUBJECT_CHARS
+from sales_etl.alerts import sns_subject
 from sales_etl.config import ConfigError
 from sales_etl.runtime import parse_run_date, pipeline_config
 
@@ -118,7 +118,7 @@ def late_alert(late: LateRun, late_after: timedelta) -> tuple[str, str]:
             f"What to do: {WHAT_TO_DO.get(late.state, 'check the run in the Airflow UI.')}",
         ]
     )
-    return subject.encode("ascii", "replace").decode()[:MAX_SUBJECT_CHARS], message
+    return sns_subject(subject), message
 
 
 async def alert_late_run(context: Mapping[str, Any], late_after_seconds: float) -> str:
