@@ -12,6 +12,7 @@ import pytest
 from sales_etl import alerts
 from sales_etl.config import load_config
 from sales_etl.failure_reasons import failure_reason
+from tests.plugins.recording_notifier import record_sns_notifications
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
 
@@ -90,23 +91,9 @@ def test_subject_stays_within_snss_limits():
     assert len(subject) <= 99 and subject.isascii()
 
 
-class RecordingNotifier:
-    sent: list[dict[str, Any]] = []
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-
-    def notify(self, context: Any) -> None:
-        RecordingNotifier.sent.append(self.kwargs)
-
-
 @pytest.fixture
 def notifier(monkeypatch):
-    from airflow.providers.amazon.aws.notifications import sns
-
-    RecordingNotifier.sent = []
-    monkeypatch.setattr(sns, "SnsNotifier", RecordingNotifier)
-    return RecordingNotifier
+    return record_sns_notifications(monkeypatch, sends_with="notify")
 
 
 @pytest.mark.parametrize("topic", ["", TOPIC])

@@ -18,6 +18,7 @@ import pytest
 
 from sales_etl import lateness
 from sales_etl.config import ConfigError
+from tests.plugins.recording_notifier import record_sns_notifications
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
 QUEUED = datetime(2024, 1, 19, 2, 0, 3, tzinfo=UTC)
@@ -80,23 +81,9 @@ def run_in_triggerer(kwargs: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(last_event())
 
 
-class RecordingNotifier:
-    sent: list[dict[str, Any]] = []
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-
-    async def async_notify(self, context: Any) -> None:
-        RecordingNotifier.sent.append(self.kwargs)
-
-
 @pytest.fixture
 def notifier(monkeypatch):
-    from airflow.providers.amazon.aws.notifications import sns
-
-    RecordingNotifier.sent = []
-    monkeypatch.setattr(sns, "SnsNotifier", RecordingNotifier)
-    return RecordingNotifier
+    return record_sns_notifications(monkeypatch, sends_with="async_notify")
 
 
 @pytest.fixture
