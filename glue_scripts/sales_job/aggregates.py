@@ -20,10 +20,11 @@ from sales_job.contract import (
     QUARANTINE_SCHEMA,
 )
 from sales_job.csv_lines import LINE_KIND_ROW
+from sales_job.validation import passed_checks
 
 
 def valid_rows(classified: DataFrame) -> DataFrame:
-    return classified.where((F.col("line_kind") == LINE_KIND_ROW) & F.col("reason").isNull())
+    return classified.where(passed_checks())
 
 
 def quarantined_rows(classified: DataFrame, run_date: date) -> DataFrame:

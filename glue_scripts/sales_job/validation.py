@@ -94,7 +94,7 @@ def check_rows(parsed_sales: DataFrame, customers: DataFrame, run_date: date) ->
         "region",
         "name",
         "status",
-        F.when(_passed_checks(), amount).alias("amount"),
+        F.when(passed_checks(), amount).alias("amount"),
     )
 
 
@@ -117,7 +117,7 @@ def repeated_id_hashes(checked: DataFrame) -> DataFrame:
     order_id (the usual answer); a hash shared by two different ids only costs a closer look.
     """
     return (
-        checked.where(_passed_checks())
+        checked.where(passed_checks())
         .groupBy(F.xxhash64("order_id").alias("_id_hash"))
         .count()
         .where(F.col("count") > 1)
@@ -129,7 +129,7 @@ def first_copies(checked: DataFrame, hashes: Sequence[int] | None = None) -> Dat
     """(order_id, _first_copy): the first position of each order_id on two or more rows that
     passed check_rows; only among ids with one of `hashes` (see repeated_id_hashes) if given.
     """
-    candidates = checked.where(_passed_checks())
+    candidates = checked.where(passed_checks())
     if hashes is not None:
         candidates = candidates.where(F.xxhash64("order_id").isin(list(hashes)))
     return (
@@ -147,7 +147,7 @@ def mark_duplicates(checked: DataFrame, copies: DataFrame) -> DataFrame:
     """Quarantine every later copy of an order_id: the first by (file, line) is kept."""
     joined = checked.join(F.broadcast(copies), on="order_id", how="left")
     is_later_copy = (
-        _passed_checks()
+        passed_checks()
         & F.col("_first_copy").isNotNull()
         & (F.struct(*POSITION_COLUMNS) != F.col("_first_copy"))
     )
@@ -160,7 +160,8 @@ def mark_duplicates(checked: DataFrame, copies: DataFrame) -> DataFrame:
     )
 
 
-def _passed_checks() -> Column:
+def passed_checks() -> Column:
+    """A row with no reason: valid, once mark_duplicates has run."""
     return (F.col("line_kind") == LINE_KIND_ROW) & F.col("reason").isNull()
 
 
