@@ -22,6 +22,7 @@ from local.data.synthetic_sales import RECIPE_SALES
 from sales_etl.config import PipelineConfig
 from sales_etl.layout import MANIFESTS_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
 from tests.airflow_cli import run_airflow
+from tests.endpoint.endpoint_support import wait_for
 
 FINISHED = ("success", "failed")
 T = TypeVar("T")
@@ -80,13 +81,12 @@ def wait_for_runs(
 
 def wait_for_backfills_completed(api: AirflowApi, timeout: float) -> None:
     """Wait until no backfill of the DAG is active (the scheduler marks them every 30 s)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def all_completed() -> bool | None:
         backfills = api.get("/api/v2/backfills", dag_id=DAG_ID)["backfills"]
-        if all(b["completed_at"] for b in backfills):
-            return
-        time.sleep(2)
-    raise AssertionError(f"a backfill of {DAG_ID} is still active after {timeout:.0f}s")
+        return True if all(b["completed_at"] for b in backfills) else None
+
+    wait_until(f"every backfill of {DAG_ID} to complete", all_completed, timeout)
 
 
 def dag_runs(api: AirflowApi) -> list[dict[str, Any]]:
@@ -105,13 +105,7 @@ def task_states(api: AirflowApi, run_id: str) -> dict[str, str]:
 
 def wait_until(what: str, found: Callable[[], T | None], timeout: float) -> T:
     """Poll ``found`` every half second until it returns something; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value is not None:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
+    return wait_for(found, lambda value: value is not None, timeout, interval=0.5, what=what)
 
 
 def trigger_run(api: AirflowApi, day: str) -> dict[str, Any]:

@@ -40,16 +40,22 @@ def unique(prefix: str) -> str:
 
 
 def wait_for(
-    probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 60, interval=0.2
+    probe: Callable[[], Any],
+    done: Callable[[Any], bool],
+    timeout: float = 60,
+    interval: float = 0.2,
+    what: str = "",
 ) -> Any:
-    """Poll ``probe`` until ``done(value)``; return the last value or fail on timeout."""
+    """Poll ``probe`` until ``done(value)``; return the last value or fail on timeout, naming
+    ``what`` was awaited if given."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if done(value):
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s; last value: {value!r}")
+            awaited = f" waiting for {what}" if what else ""
+            pytest.fail(f"timed out after {timeout}s{awaited}; last value: {value!r}")
         time.sleep(interval)
 
 
