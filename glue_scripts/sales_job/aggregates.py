@@ -33,22 +33,41 @@ def quarantined_rows(classified: DataFrame, run_date: date) -> DataFrame:
     return _conform(rows.withColumn("order_date", F.lit(run_date)), QUARANTINE_SCHEMA)
 
 
-def daily_sales(valid: DataFrame, run_date: date) -> DataFrame:
-    totals = valid.groupBy("region").agg(
-        F.sum("amount").alias("daily_revenue"),
-        F.count(F.lit(1)).alias("daily_orders"),
-        F.countDistinct("customer_id").alias("unique_customers"),
+def customer_region_totals(valid: DataFrame) -> DataFrame:
+    """(customer_id, region, spent, orders): the day's valid rows summed per customer and
+    region. daily_sales and customer_daily are both sums of these rows, so the day's rows are
+    aggregated once for both tables.
+    """
+    return valid.groupBy("customer_id", "region").agg(
+        F.sum("amount").alias("spent"),
+        F.count(F.lit(1)).alias("orders"),
+    )
+
+
+def daily_sales(by_customer_region: DataFrame, run_date: date) -> DataFrame:
+    """Per region, from customer_region_totals: a customer has one row per region."""
+    totals = by_customer_region.groupBy("region").agg(
+        F.sum("spent").alias("daily_revenue"),
+        F.sum("orders").alias("daily_orders"),
+        F.count("customer_id").alias("unique_customers"),
     )
     return _conform(totals.withColumn("order_date", F.lit(run_date)), DAILY_SALES_SCHEMA)
 
 
-def customer_daily(valid: DataFrame, run_date: date) -> DataFrame:
-    # name/status come from the one snapshot row per customer, so grouping by them is safe.
-    totals = valid.groupBy("customer_id", "name", "status").agg(
-        F.sum("amount").alias("spent"),
-        F.count(F.lit(1)).alias("orders"),
+def customer_daily(
+    by_customer_region: DataFrame, customers: DataFrame, run_date: date
+) -> DataFrame:
+    """Per customer, from customer_region_totals, with name/status from the day's snapshot.
+
+    A valid row's customer is in the snapshot (else it is unknown_customer), once: the join
+    neither drops nor repeats a customer.
+    """
+    totals = by_customer_region.groupBy("customer_id").agg(
+        F.sum("spent").alias("spent"),
+        F.sum("orders").alias("orders"),
     )
-    return _conform(totals.withColumn("order_date", F.lit(run_date)), CUSTOMER_DAILY_SCHEMA)
+    named = totals.join(customers.select("customer_id", "name", "status"), "customer_id", "left")
+    return _conform(named.withColumn("order_date", F.lit(run_date)), CUSTOMER_DAILY_SCHEMA)
 
 
 def customer_metrics(daily_history: DataFrame, customers: DataFrame, as_of: date) -> DataFrame:

@@ -16,19 +16,21 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from sales_job.aggregates import (
     customer_daily,
     customer_metrics,
+    customer_region_totals,
     daily_sales,
     quarantined_rows,
     valid_rows,
@@ -37,6 +39,7 @@ from sales_job.args import JobArgs
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, LakeLayout
 from sales_job.csv_lines import (
     LINE_KIND_ROW,
+    POSITION_COLUMNS,
     HeaderPlan,
     first_content_line,
     parse_lines,
@@ -65,6 +68,18 @@ CACHE_PARTITION_BYTES = 16 * 1024 * 1024  # of raw CSV per cached partition
 # Of input per shuffle partition: the target adaptive execution would coalesce to by default
 # (spark.sql.adaptive.advisoryPartitionSizeInBytes).
 SHUFFLE_PARTITION_BYTES = 64 * 1024 * 1024
+# What the steps after the check read of a line (counts, duplicates, quarantine, the tables):
+# the cache holds only these. Names and statuses are joined per customer, after summing.
+CHECKED_COLUMNS = (
+    *POSITION_COLUMNS,
+    "raw_line",
+    "line_kind",
+    "reason",
+    "order_id",
+    "customer_id",
+    "region",
+    "amount",
+)
 MAX_ERROR_CHARS = 4000
 MAX_HASH_FILTER = 10_000  # literals in one IN filter
 
@@ -147,7 +162,8 @@ def _process_day(
         customers = _load_customers(spark, fs, snapshot, report, cached)
     with spark_step(spark, "check the sales lines"):
         lines = read_parsed_lines(spark, fs, [e.uri for e in sales_files], SALES_COLUMNS)
-        checked = _cache(spark, check_rows(lines, customers, day), sales_files, cached)
+        checked = check_rows(lines, customers, day).select(*CHECKED_COLUMNS)
+        checked = _cache(spark, checked, sales_files, cached)
         classified = _without_later_copies(spark, checked)
     with spark_step(spark, "count the lines"):
         counts, line_numbers = collect_line_counts(classified)
@@ -239,12 +255,7 @@ def _load_customers(
     """The snapshot's customers; the manifest gets its row and customer counts."""
     if snapshot is None or not snapshot.files:
         return empty_frame(spark, EMPTY_CUSTOMERS_DDL)
-    parsed, customers = _snapshot_customers(spark, fs, snapshot, cached)
-    usable = F.when(customer_row_is_usable(), F.col("customer_id"))
-    totals = parsed.agg(
-        F.count(F.when(F.col("line_kind") == LINE_KIND_ROW, 1)).alias("rows_in"),
-        F.count_distinct(usable).alias("customers"),
-    ).first()
+    totals, customers = _snapshot_customers(spark, fs, snapshot, cached)
     report.snapshot = {
         "snapshot_date": snapshot.snapshot_date.isoformat(),
         "rows_in": totals["rows_in"],
@@ -255,12 +266,24 @@ def _load_customers(
 
 def _snapshot_customers(
     spark: SparkSession, fs: LakeFs, snapshot: Snapshot, cached: list[DataFrame]
-) -> tuple[DataFrame, DataFrame]:
-    """The snapshot's parsed lines and its customers, both cached: the file is read once, and
-    the customers' window runs once for the check, customer_metrics and every rebuild."""
+) -> tuple[Row, DataFrame]:
+    """The snapshot's counts (rows_in, customers, usable_rows) and its customers, cached.
+
+    The file is read once, for the counts; the customers are computed once, for the check,
+    customer_metrics and every rebuild. The counts tell whether any customer_id is listed
+    twice; if none is, keeping each one's first row needs no sort.
+    """
     parsed = read_parsed_lines(spark, fs, [e.uri for e in snapshot.files], CUSTOMER_COLUMNS)
     parsed = _cache(spark, parsed, snapshot.files, cached)
-    return parsed, _cache(spark, select_customers(parsed), snapshot.files, cached)
+    usable = F.when(customer_row_is_usable(), F.col("customer_id"))
+    [totals] = parsed.agg(
+        F.count(F.when(F.col("line_kind") == LINE_KIND_ROW, 1)).alias("rows_in"),
+        F.count_distinct(usable).alias("customers"),
+        F.count(usable).alias("usable_rows"),
+    ).collect()
+    ids_unique = totals["usable_rows"] == totals["customers"]
+    customers = select_customers(parsed, ids_unique=ids_unique)
+    return totals, _cache(spark, customers, snapshot.files, cached)
 
 
 def read_parsed_lines(
@@ -292,34 +315,49 @@ def _write_processed(
     sales_files: Sequence[Entry],
     cached: list[DataFrame],
 ) -> None:
-    valid = valid_rows(classified)
     no_rows = rows_valid == 0
-    _overwrite_partition(
-        fs,
-        daily_sales(valid, day),
-        layout.daily_sales_root,
-        layout.daily_sales_partition(day),
-        ("region",),
-        empty=no_rows,
-    )
-    today = _cache(spark, customer_daily(valid, day), sales_files, cached)
-    _overwrite_partition(
-        fs,
-        today,
-        layout.customer_daily_root,
-        layout.customer_daily_partition(day),
-        ("customer_id",),
-        empty=no_rows,
-    )
+    by_region = _cache(spark, customer_region_totals(valid_rows(classified)), sales_files, cached)
     history, has_history = _metrics_history(spark, fs, layout, day)
-    _write_metrics(
-        fs,
-        layout,
-        day,
-        history.unionByName(today.select("customer_id", "spent", "orders")),
-        customers,
-        empty=no_rows and not has_history,
+    _side_by_side(
+        lambda: _overwrite_partition(
+            fs,
+            daily_sales(by_region, day),
+            layout.daily_sales_root,
+            layout.daily_sales_partition(day),
+            ("region",),
+            empty=no_rows,
+        ),
+        lambda: _overwrite_partition(
+            fs,
+            customer_daily(by_region, customers, day),
+            layout.customer_daily_root,
+            layout.customer_daily_partition(day),
+            ("customer_id",),
+            empty=no_rows,
+        ),
+        lambda: _write_metrics(
+            fs,
+            layout,
+            day,
+            # The day's totals per customer and region sum to its customer_daily rows.
+            history.unionByName(by_region.select("customer_id", "spent", "orders")),
+            customers,
+            empty=no_rows and not has_history,
+        ),
     )
+
+
+def _side_by_side(*steps: Callable[[], None]) -> None:
+    """Run independent steps in threads of their own, so Spark runs their jobs side by side.
+
+    Each table is written as one file, by one task: alone, such a stage leaves every other
+    core idle. Spark computes a cached partition once even when two jobs need it at the same
+    time. Once every step has ended, the first failure (in argument order) is raised.
+    """
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        futures = [pool.submit(step) for step in steps]
+    for future in futures:
+        future.result()
 
 
 def _later_metrics_snapshots(
@@ -360,7 +398,7 @@ def _rebuild_later_metrics(
     """
     for as_of, snapshot in later:
         if snapshot.snapshot_date not in customers_by_snapshot:
-            _, customers = _snapshot_customers(spark, fs, snapshot, cached)
+            _totals, customers = _snapshot_customers(spark, fs, snapshot, cached)
             customers_by_snapshot[snapshot.snapshot_date] = customers
         history, has_history = _metrics_history(spark, fs, layout, as_of)
         own_day = layout.customer_daily_partition(as_of)

@@ -29,13 +29,16 @@ PRICE_PATTERN = rf"^[+-]?\d{{1,{MAX_PRICE_INTEGER_DIGITS}}}(\.\d{{0,2}}0*)?$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
-def select_customers(parsed_customers: DataFrame) -> DataFrame:
+def select_customers(parsed_customers: DataFrame, *, ids_unique: bool = False) -> DataFrame:
     """customer_id, name, status: rows of a well-formed snapshot file with a customer_id.
 
     A customer_id listed twice keeps its first occurrence (file name, then line order), so the
-    choice is deterministic.
+    choice is deterministic. `ids_unique`: the caller has counted no customer_id listed twice
+    among the usable rows, so no row needs to be dropped and the window's sort is skipped.
     """
     usable = parsed_customers.where(customer_row_is_usable())
+    if ids_unique:
+        return usable.select("customer_id", "name", "status")
     first = Window.partitionBy("customer_id").orderBy(*POSITION_COLUMNS)
     return (
         usable.withColumn("_rank", F.row_number().over(first))

@@ -269,6 +269,34 @@ def expect_failure(
     return manifest
 
 
+def test_a_customer_listed_twice_in_the_snapshot_keeps_its_first_row(spark, tmp_path):
+    # The run skips the snapshot's first-row selection only when no customer_id repeats.
+    write_customers(
+        tmp_path,
+        rows=(
+            "C001,First Name,a@example.com,2023-01-01,active",
+            "C002,Jane Doe,jane@example.com,2023-02-15,active",
+            "C001,Second Name,b@example.com,2023-01-01,inactive",
+        ),
+    )
+    write_sales(
+        tmp_path,
+        "2024-01-15",
+        ["1,C001,P1,2,5.00,2024-01-15,North", "2,C002,P1,1,3.00,2024-01-15,North"],
+    )
+    manifest = run_day(spark, tmp_path, "2024-01-15")
+    assert (manifest["rows_in"], manifest["rows_valid"]) == (2, 2)
+    snapshot = manifest["customer_snapshot"]
+    assert (snapshot["rows_in"], snapshot["customers"]) == (3, 2)
+    daily = read_partition(spark, output_dir(tmp_path, "customer_daily", "2024-01-15"))
+    assert [(r["customer_id"], r["name"], r["status"], r["orders"]) for r in daily] == [
+        ("C001", "First Name", "active", 1),
+        ("C002", "Jane Doe", "active", 1),
+    ]
+    [north] = read_partition(spark, output_dir(tmp_path, "daily_sales", "2024-01-15"))
+    assert (north["daily_orders"], north["daily_revenue"]) == (2, Decimal("13.00"))
+
+
 def test_missing_sales_partition_fails_and_writes_the_manifest(spark, tmp_path):
     write_customers(tmp_path)
     partition = f"file://{sales_dir(tmp_path, '2024-01-15')}"

@@ -7,7 +7,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
-from sales_job.aggregates import customer_daily, customer_metrics, daily_sales, quarantined_rows
+from sales_job.aggregates import (
+    customer_daily,
+    customer_metrics,
+    customer_region_totals,
+    daily_sales,
+    quarantined_rows,
+)
 from sales_job.contract import (
     CUSTOMER_COLUMNS,
     CUSTOMER_DAILY_SCHEMA,
@@ -144,7 +150,9 @@ def test_daily_sales_and_customer_daily(spark):
             ("4", "C2", "Bob", None, "South", "2.00"),
         ],
     )
-    sales = {r["region"]: r.asDict() for r in daily_sales(valid, DAY).collect()}
+    sales = {
+        r["region"]: r.asDict() for r in daily_sales(customer_region_totals(valid), DAY).collect()
+    }
     assert sales["North"] == {
         "region": "North",
         "daily_revenue": Decimal("16.75"),
@@ -153,7 +161,11 @@ def test_daily_sales_and_customer_daily(spark):
         "order_date": DAY,
     }
     assert sales["South"]["daily_orders"] == 1
-    per_customer = {r["customer_id"]: r for r in customer_daily(valid, DAY).collect()}
+    customers = valid.select("customer_id", "name", "status").distinct()
+    per_customer = {
+        r["customer_id"]: r
+        for r in customer_daily(customer_region_totals(valid), customers, DAY).collect()
+    }
     assert (per_customer["C1"]["spent"], per_customer["C1"]["orders"]) == (Decimal("15.50"), 2)
     assert (per_customer["C2"]["name"], per_customer["C2"]["status"]) == ("Bob", None)
 
@@ -183,8 +195,11 @@ def test_customer_metrics_sums_days_and_rounds_average_half_up(spark):
 
 def test_output_schemas_match_the_contract(spark):
     valid = valid_df(spark, [("1", "C1", "Ann", "active", "North", "1.00")])
-    history = customer_daily(valid, DAY).select("customer_id", "spent", "orders")
     customers = spark.createDataFrame([], "customer_id STRING, name STRING, status STRING")
+    by_customer_region = customer_region_totals(valid)
+    history = customer_daily(by_customer_region, customers, DAY).select(
+        "customer_id", "spent", "orders"
+    )
     classified_ddl = (
         "source_file STRING, line_number BIGINT, raw_line STRING, line_kind STRING, "
         "reason STRING, order_id STRING"
@@ -193,9 +208,9 @@ def test_output_schemas_match_the_contract(spark):
         [("a.csv", 2, "x", "row", "bad_header", None)], classified_ddl
     )
     frames = {
-        "daily_sales": (daily_sales(valid, DAY), DAILY_SALES_SCHEMA),
+        "daily_sales": (daily_sales(by_customer_region, DAY), DAILY_SALES_SCHEMA),
         "customer_daily": (
-            customer_daily(valid, DAY),
+            customer_daily(by_customer_region, customers, DAY),
             CUSTOMER_DAILY_SCHEMA,
         ),
         "customer_metrics": (customer_metrics(history, customers, DAY), CUSTOMER_METRICS_SCHEMA),
