@@ -19,6 +19,7 @@ import contextlib
 import math
 import os
 import queue
+import shlex
 import subprocess
 import sys
 import threading
@@ -34,6 +35,7 @@ from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.job_errors import error_message_from_output
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import ScriptRequest, WarmRun
+from local.spark_class_archive import driver_java_options
 
 LOG_GROUP = "/aws-glue/jobs"
 OUTPUT_GROUP = f"{LOG_GROUP}/output"
@@ -46,11 +48,15 @@ DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
 LOG_FLUSH_SECONDS = 0.5
 
 
-LOCAL_SPARK_SUBMIT_ARGS = (
-    "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "
-    "--conf spark.sql.shuffle.partitions=2 --conf spark.default.parallelism=2 "
-    "--conf spark.driver.extraJavaOptions=-XX:TieredStopAtLevel=1 pyspark-shell"
-)
+def local_spark_submit_args() -> str:
+    """Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JVM tuned to
+    start fast (``spark_class_archive.driver_java_options``)."""
+    java_options = f"spark.driver.extraJavaOptions={driver_java_options()}"
+    return (
+        "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "
+        "--conf spark.sql.shuffle.partitions=2 --conf spark.default.parallelism=2 "
+        f"--conf {shlex.quote(java_options)} pyspark-shell"
+    )
 
 
 class JobRunRecord(Protocol):
@@ -358,10 +364,8 @@ def job_environment(runtime: EndpointRuntime, region: str, spark_tmp: Path) -> d
             "PYTHONUNBUFFERED": "1",
         }
     )
-    # Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JIT tuned
-    # for short JVMs (a local job spends most of its time starting up). A script's own
-    # SparkSession settings still win over these defaults.
-    env.setdefault("PYSPARK_SUBMIT_ARGS", LOCAL_SPARK_SUBMIT_ARGS)
+    # A script's own SparkSession settings still win over these defaults.
+    env.setdefault("PYSPARK_SUBMIT_ARGS", local_spark_submit_args())
     return env
 
 

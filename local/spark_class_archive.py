@@ -1,0 +1,111 @@
+"""A class-data-sharing archive of what a local Spark driver loads, so its JVM starts faster.
+
+A local Spark driver spends seconds finding, loading and verifying the same ten thousand or so
+classes every time it starts. Java 17 can record them once (``-XX:ArchiveClassesAtExit``) and
+map the record at later starts (``-XX:SharedArchiveFile``). ``make venv`` records one run of
+the Glue job on the demo lake into the venv; the local endpoint's Spark driver and the tests'
+Spark session then start from it. The JVM checks an archive against its own build and class
+path and silently ignores one that is missing or does not match, so a stale archive only costs
+the time it would have saved.
+
+    python -m local.spark_class_archive     # (re)build it
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from local.process_group import group_exists, stop_process_group
+
+ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
+# The quick JIT tier alone halves a short-lived local JVM's start (tiny data, short runs).
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+# Recording lists every class it cannot keep (signed jars, old class files) as a warning.
+QUIET_CDS = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
+RECORD_TIMEOUT_SECONDS = 600.0
+
+
+def driver_java_options() -> str:
+    """``spark.driver.extraJavaOptions`` for a local driver: the quick JIT, and the archive
+    when there is one (Spark splits these options on spaces: a path with one is left out)."""
+    if not ARCHIVE.is_file() or any(c.isspace() or c in "'\"" for c in str(ARCHIVE)):
+        return QUICK_JIT
+    return " ".join([QUICK_JIT, f"-XX:SharedArchiveFile={ARCHIVE}", *QUIET_CDS])
+
+
+def build(archive: Path = ARCHIVE) -> None:
+    """Record the archive from one Glue job run on the demo lake, replacing any earlier one."""
+    partial = archive.with_name(archive.name + ".partial")
+    partial.unlink(missing_ok=True)
+    java_options = " ".join([QUICK_JIT, f"-XX:ArchiveClassesAtExit={partial}", *QUIET_CDS])
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_SUBMIT_ARGS": (
+            "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "
+            f"--conf {shlex.quote('spark.driver.extraJavaOptions=' + java_options)} pyspark-shell"
+        ),
+    }
+    with tempfile.TemporaryFile() as output:
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "local.spark_class_archive", "--record"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + RECORD_TIMEOUT_SECONDS
+        try:
+            returncode = recorder.wait(timeout=RECORD_TIMEOUT_SECONDS)
+            # The JVM writes the archive as it exits, seconds after the Python process that
+            # started it.
+            while group_exists(recorder.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            stop_process_group(recorder, grace=5.0, whole_group=True)
+        if returncode != 0 or not partial.is_file():
+            partial.unlink(missing_ok=True)
+            output.seek(0)
+            tail = output.read().decode(errors="replace")[-3000:]
+            raise SystemExit(
+                f"recording the Spark class archive failed (exit {returncode}):\n{tail}"
+            )
+    partial.replace(archive)
+
+
+def _record() -> None:
+    """What a local driver does: start, then run the Glue job on the demo lake's day with bad
+    rows (several files, a bad header), then on its first day (which rebuilds the later one)."""
+    from pyspark.sql import SparkSession
+
+    from local.data.demo_lake import write_demo_lake
+    from sales_job.args import validate_job_args
+    from sales_job.daily_run import run_sales_etl
+
+    spark = SparkSession.builder.appName("spark-class-archive").getOrCreate()
+    with tempfile.TemporaryDirectory(prefix="spark-class-archive-") as folder:
+        lake = Path(folder, "lake")
+        days = write_demo_lake(lake)
+        for day in (days[-1], days[0]):
+            run_sales_etl(spark, validate_job_args({"run_date": day, "data_uri": str(lake)}))
+    spark.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--record"]:
+        _record()
+    else:
+        build()
+        print(f"Spark class archive: {ARCHIVE} ({ARCHIVE.stat().st_size // 2**20} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
