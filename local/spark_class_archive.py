@@ -1,12 +1,9 @@
-"""A class-data-sharing archive of what a local Spark driver loads, so its JVM starts faster.
+"""Record the class archive local Spark drivers start from (``local/endpoint/class_archive.py``).
 
 A local Spark driver spends seconds finding, loading and verifying the same ten thousand or so
 classes every time it starts. Java 17 can record them once (``-XX:ArchiveClassesAtExit``) and
-map the record at later starts (``-XX:SharedArchiveFile``). ``make venv`` records one run of
-the Glue job on the demo lake into the venv; the local endpoint's Spark driver and the tests'
-Spark session then start from it. The JVM checks an archive against its own build and class
-path and silently ignores one that is missing or does not match, so a stale archive only costs
-the time it would have saved.
+map the record at later starts. ``make venv`` records one run of the Glue job on the demo lake
+into the venv (about 25 s), so a stale archive is replaced with the venv.
 
     python -m local.spark_class_archive     # (re)build it
 """
@@ -21,22 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from local.endpoint.class_archive import ARCHIVE, QUICK_JIT, QUIET_CDS
 from local.process_group import group_exists, stop_process_group
 
-ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
-# The quick JIT tier alone halves a short-lived local JVM's start (tiny data, short runs).
-QUICK_JIT = "-XX:TieredStopAtLevel=1"
-# Recording lists every class it cannot keep (signed jars, old class files) as a warning.
-QUIET_CDS = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 RECORD_TIMEOUT_SECONDS = 600.0
-
-
-def driver_java_options() -> str:
-    """``spark.driver.extraJavaOptions`` for a local driver: the quick JIT, and the archive
-    when there is one (Spark splits these options on spaces: a path with one is left out)."""
-    if not ARCHIVE.is_file() or any(c.isspace() or c in "'\"" for c in str(ARCHIVE)):
-        return QUICK_JIT
-    return " ".join([QUICK_JIT, f"-XX:SharedArchiveFile={ARCHIVE}", *QUIET_CDS])
 
 
 def build(archive: Path = ARCHIVE) -> None:

@@ -31,11 +31,11 @@ from typing import IO, Any, Protocol
 
 from local.aws_local import GLUE_ROLE_ACCESS_KEY
 from local.endpoint import iam_arns, s3_mirror
+from local.endpoint.class_archive import driver_java_options
 from local.endpoint.cloudwatch import LogStreamWriter
 from local.endpoint.job_errors import error_message_from_output
 from local.endpoint.runtime import EndpointRuntime
 from local.endpoint.warm_spark import ScriptRequest, WarmRun
-from local.spark_class_archive import driver_java_options
 
 LOG_GROUP = "/aws-glue/jobs"
 OUTPUT_GROUP = f"{LOG_GROUP}/output"
@@ -50,7 +50,7 @@ LOG_FLUSH_SECONDS = 0.5
 
 def local_spark_submit_args() -> str:
     """Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JVM tuned to
-    start fast (``spark_class_archive.driver_java_options``)."""
+    start fast (``class_archive.driver_java_options``)."""
     java_options = f"spark.driver.extraJavaOptions={driver_java_options()}"
     return (
         "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "

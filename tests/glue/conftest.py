@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pyspark.sql import SparkSession
 
-from local.spark_class_archive import driver_java_options
+from local.endpoint.class_archive import driver_java_options
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 

@@ -1,4 +1,4 @@
-"""The class archive local Spark drivers start from (``local/spark_class_archive.py``)."""
+"""The class archive local Spark drivers start from (``local/endpoint/class_archive.py``)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from local import spark_class_archive
+from local.endpoint import class_archive
+from local.endpoint.class_archive import ARCHIVE, QUICK_JIT, driver_java_options
 from local.endpoint.glue_job_runner import local_spark_submit_args
-from local.spark_class_archive import ARCHIVE, QUICK_JIT, driver_java_options
 
 
 def test_without_an_archive_a_driver_gets_the_quick_jit_only(monkeypatch, tmp_path):
-    monkeypatch.setattr(spark_class_archive, "ARCHIVE", tmp_path / "missing.jsa")
+    monkeypatch.setattr(class_archive, "ARCHIVE", tmp_path / "missing.jsa")
     assert driver_java_options() == QUICK_JIT
 
 
 def test_an_archive_is_passed_to_the_endpoints_spark_driver(monkeypatch, tmp_path):
     archive = tmp_path / "spark-classes.jsa"
     archive.write_bytes(b"")
-    monkeypatch.setattr(spark_class_archive, "ARCHIVE", archive)
+    monkeypatch.setattr(class_archive, "ARCHIVE", archive)
     args = shlex.split(local_spark_submit_args())
     [java_options] = [a for a in args if a.startswith("spark.driver.extraJavaOptions=")]
     assert java_options.split("=", 1)[1].split() == [
@@ -39,7 +39,7 @@ def test_an_archive_path_spark_would_split_is_left_out(monkeypatch, tmp_path):
     archive = tmp_path / "with space" / "spark-classes.jsa"
     archive.parent.mkdir()
     archive.write_bytes(b"")
-    monkeypatch.setattr(spark_class_archive, "ARCHIVE", archive)
+    monkeypatch.setattr(class_archive, "ARCHIVE", archive)
     assert driver_java_options() == QUICK_JIT
 
 
