@@ -163,8 +163,7 @@ def _process_day(
     with spark_step(spark, "check the sales lines"):
         lines = read_parsed_lines(spark, fs, [e.uri for e in sales_files], SALES_COLUMNS)
         checked = check_rows(lines, customers, day).select(*CHECKED_COLUMNS)
-        checked = _cache(spark, checked, sales_files, cached)
-        classified = _without_later_copies(spark, checked)
+        classified = _without_later_copies(spark, checked, sales_files, cached)
     with spark_step(spark, "count the lines"):
         counts, line_numbers = collect_line_counts(classified)
     report.counts = counts
@@ -229,20 +228,28 @@ def _size_shuffles(spark: SparkSession, inputs: Sequence[Entry]) -> None:
     )
 
 
-def _without_later_copies(spark: SparkSession, checked: DataFrame) -> DataFrame:
-    """`checked` with every later copy of an order_id quarantined as a duplicate.
+def _without_later_copies(
+    spark: SparkSession, checked: DataFrame, files: Sequence[Entry], cached: list[DataFrame]
+) -> DataFrame:
+    """The checked lines, cached, with every later copy of an order_id quarantined.
 
-    The first copies are found once and held on the driver: a day usually repeats no
-    order_id, and then every later read of the lines skips the join.
+    The cache keeps a line's raw text only if the line is rejected (only those are written,
+    to the quarantine): raw lines are most of a day's bytes. A day that repeats an order_id
+    (rare: a file delivered twice) needs the raw text of rows that passed every other check,
+    so it reads its files once more, into a cache with every raw line. The first copies are
+    held on the driver; a day that repeats none skips that join on every later read.
     """
-    hashes = [row["_id_hash"] for row in repeated_id_hashes(checked).collect()]
+    rejected_text = F.when(F.col("reason").isNotNull(), F.col("raw_line"))
+    lines = _cache(spark, checked.withColumn("raw_line", rejected_text), files, cached)
+    hashes = [row["_id_hash"] for row in repeated_id_hashes(lines).collect()]
     if not hashes:
-        return checked
+        return lines
+    lines = _cache(spark, checked, files, cached)
     # A day that repeats many ids (a file delivered twice) is checked without the hash filter.
-    copies = first_copies(checked, hashes if len(hashes) <= MAX_HASH_FILTER else None).collect()
+    copies = first_copies(lines, hashes if len(hashes) <= MAX_HASH_FILTER else None).collect()
     if not copies:
-        return checked
-    return mark_duplicates(checked, spark.createDataFrame(copies, FIRST_COPIES_SCHEMA))
+        return lines
+    return mark_duplicates(lines, spark.createDataFrame(copies, FIRST_COPIES_SCHEMA))
 
 
 def _load_customers(
