@@ -3,10 +3,12 @@
 I/O lives here; the transforms it calls are pure. Order of work:
   1. list the sales partition and pick the latest customer snapshot <= run_date;
   2. read each file's header on the driver, then parse + check every sales line (cached: the
-     files are read once), find repeated order ids, count in one action;
+     files are read once, twice on a day that repeats an order id), find repeated order ids,
+     count in one action;
   3. write the quarantine partition (always), then fail if inputs are missing, the day has
      fewer than min_rows rows or the quarantine ratio is too high, else write daily_sales,
-     customer_daily, customer_metrics, and rebuild every later customer_metrics day on it;
+     customer_daily and customer_metrics side by side, and rebuild every later
+     customer_metrics day on it;
   4. write the manifest (also on failure), then return it or raise.
 A failed run never writes the processed tables, so earlier good output stays untouched.
 """
@@ -244,6 +246,7 @@ def _without_later_copies(
     hashes = [row["_id_hash"] for row in repeated_id_hashes(lines).collect()]
     if not hashes:
         return lines
+    lines.unpersist()
     lines = _cache(spark, checked, files, cached)
     # A day that repeats many ids (a file delivered twice) is checked without the hash filter.
     copies = first_copies(lines, hashes if len(hashes) <= MAX_HASH_FILTER else None).collect()
