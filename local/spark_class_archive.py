@@ -52,9 +52,10 @@ def build(archive: Path = ARCHIVE) -> None:
             # started it.
             while group_exists(recorder.pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
+            finished = not group_exists(recorder.pid)  # else the archive may be cut short
         finally:
             stop_process_group(recorder, grace=5.0, whole_group=True)
-        if returncode != 0 or not partial.is_file():
+        if returncode != 0 or not finished or not partial.is_file():
             partial.unlink(missing_ok=True)
             output.seek(0)
             tail = output.read().decode(errors="replace")[-3000:]
