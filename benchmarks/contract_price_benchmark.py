@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from benchmarks.spark_event_log import SparkJob, busy_seconds, event_log_file, read_events
 from benchmarks.spark_event_log import spark_jobs as parse_spark_jobs
 from local.data.synthetic_sales import write_synthetic_lake
-from local.process_group import group_exists, stop_process_group
+from local.process_group import stop_process_group, wait_until_gone
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BARE_SCRIPT = REPO_ROOT / "benchmarks" / "bare_spark_job.py"
@@ -96,7 +96,8 @@ def run_process(name: str, argv: list[str], env: dict[str, str], run_dir: Path) 
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, start_new_session=True)
         returncode = proc.wait()
-        gone = _wait_for_group(proc.pid)
+        # A fine poll: the wait is part of the measured wall time.
+        gone = wait_until_gone(proc.pid, time.monotonic() + JVM_EXIT_WAIT_S, poll=0.05)
         wall = time.perf_counter() - started
     if not gone:
         stop_process_group(proc, grace=5)
@@ -108,15 +109,6 @@ def run_process(name: str, argv: list[str], env: dict[str, str], run_dir: Path) 
             f"--- last lines of {stderr_path} ---\n" + "\n".join(tail)
         )
     return wall
-
-
-def _wait_for_group(pgid: int) -> bool:
-    deadline = time.monotonic() + JVM_EXIT_WAIT_S
-    while group_exists(pgid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def measure(

@@ -38,11 +38,11 @@ def stop_process_group(
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
     if whole_group:
-        _wait_until_gone(proc.pid, deadline)
+        wait_until_gone(proc.pid, deadline)
     signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
     if whole_group:
-        _wait_until_gone(proc.pid, time.monotonic() + KILL_WAIT_SECONDS)
+        wait_until_gone(proc.pid, time.monotonic() + KILL_WAIT_SECONDS)
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -73,6 +73,11 @@ def _running_member(proc: psutil.Process, pgid: int) -> bool:
         return False
 
 
-def _wait_until_gone(pgid: int, deadline: float) -> None:
-    while group_exists(pgid) and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
+def wait_until_gone(pgid: int, deadline: float, poll: float = POLL_SECONDS) -> bool:
+    """Wait until no process of the group runs, or ``time.monotonic()`` passes ``deadline``;
+    whether the group is gone."""
+    while group_exists(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+    return True

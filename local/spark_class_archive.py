@@ -11,7 +11,6 @@ into the venv (about 25 s), so a stale archive is replaced with the venv.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,8 @@ import time
 from pathlib import Path
 
 from local.endpoint.class_archive import ARCHIVE, QUICK_JIT, QUIET_CDS
-from local.process_group import group_exists, stop_process_group
+from local.endpoint.glue_job_runner import local_spark_submit_args
+from local.process_group import stop_process_group, wait_until_gone
 
 RECORD_TIMEOUT_SECONDS = 600.0
 
@@ -29,13 +29,11 @@ def build(archive: Path = ARCHIVE) -> None:
     partial = archive.with_name(archive.name + ".partial")
     partial.unlink(missing_ok=True)
     java_options = " ".join([QUICK_JIT, f"-XX:ArchiveClassesAtExit={partial}", *QUIET_CDS])
+    # The endpoint's Spark settings, recording instead of using the archive.
     env = {
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
-        "PYSPARK_SUBMIT_ARGS": (
-            "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "
-            f"--conf {shlex.quote('spark.driver.extraJavaOptions=' + java_options)} pyspark-shell"
-        ),
+        "PYSPARK_SUBMIT_ARGS": local_spark_submit_args(java_options),
     }
     with tempfile.TemporaryFile() as output:
         recorder = subprocess.Popen(
@@ -49,10 +47,8 @@ def build(archive: Path = ARCHIVE) -> None:
         try:
             returncode = recorder.wait(timeout=RECORD_TIMEOUT_SECONDS)
             # The JVM writes the archive as it exits, seconds after the Python process that
-            # started it.
-            while group_exists(recorder.pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            finished = not group_exists(recorder.pid)  # else the archive may be cut short
+            # started it; one still running may not have finished writing it.
+            finished = wait_until_gone(recorder.pid, deadline)
         finally:
             stop_process_group(recorder, grace=5.0, whole_group=True)
         if returncode != 0 or not finished or not partial.is_file():

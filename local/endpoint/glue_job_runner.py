@@ -48,10 +48,10 @@ DEFAULT_TIMEOUT_MINUTES = 2880  # Glue's default job timeout (48 h)
 LOG_FLUSH_SECONDS = 0.5
 
 
-def local_spark_submit_args() -> str:
-    """Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and a JVM tuned to
-    start fast (``class_archive.driver_java_options``)."""
-    java_options = f"spark.driver.extraJavaOptions={driver_java_options()}"
+def local_spark_submit_args(java_options: str | None = None) -> str:
+    """Laptop-sized Spark: no UI or progress bars, few shuffle partitions, and the driver's
+    ``java_options`` (default: a JVM tuned to start fast, ``class_archive.driver_java_options``)."""
+    java_options = f"spark.driver.extraJavaOptions={java_options or driver_java_options()}"
     return (
         "--conf spark.ui.enabled=false --conf spark.ui.showConsoleProgress=false "
         "--conf spark.sql.shuffle.partitions=2 --conf spark.default.parallelism=2 "
