@@ -40,6 +40,8 @@ def run_demo(work_dir: Path, run_timeout: int) -> int:
         aws = EndpointClients(endpoint.url)
         days = seed(aws, cfg, write_demo_lake)
         print(f"seeded s3://{cfg.bucket}/raw-data/ for {days[0]} .. {days[-1]}")
+        # The Glue driver warms up while Airflow starts; the first run should not pay for it.
+        endpoint.wait_for_warm_spark()
 
         succeeded = 0
         s3 = aws.client("s3")

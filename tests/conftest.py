@@ -1,4 +1,4 @@
-"""Test-wide settings that must exist before Airflow is first imported."""
+"""Test-wide settings that must exist before Airflow is first imported, and shared fixtures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from tests.local_endpoint import CrawlPause
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,32 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 def _remove_airflow_home():
     yield
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One local SparkSession for the whole test session (JVM start-up is slow)."""
+    from pyspark.sql import SparkSession
+
+    from local.endpoint.class_archive import driver_java_options
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("sales-etl-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Tiny data, short session: the quick JIT tier and the class archive of `make venv`.
+        .config("spark.driver.extraJavaOptions", driver_java_options())
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture

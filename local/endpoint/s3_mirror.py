@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -44,6 +45,7 @@ S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,62})(?:/(?P<ke
 
 # JSON documents a run writes (manifests, reports) are small; data files are never rewritten.
 MAX_REWRITTEN_JSON_BYTES = 1 << 20
+COPY_CHUNK_BYTES = 1 << 20
 
 _locks_guard = threading.Lock()
 _bucket_locks: dict[str, threading.Lock] = {}
@@ -135,7 +137,11 @@ class BucketMirror:
                 continue
             local.parent.mkdir(parents=True, exist_ok=True)
             tmp = local.with_name(f".{local.name}.download")
-            self._s3.download_file(self.bucket, key, str(tmp))
+            # One GET per object: the transfer manager's HEAD first and its threads cost
+            # more than the copy for a lake's files on a local endpoint.
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with body, tmp.open("wb") as file:
+                shutil.copyfileobj(body, file, COPY_CHUNK_BYTES)
             os.replace(tmp, local)
             self._state[key] = [etag, size, _stat(local)[1]]
             report.downloaded.append(key)

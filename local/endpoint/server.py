@@ -87,6 +87,18 @@ class RunningEndpoint:
         self.work_dir = runtime.work_dir
         self.call_log = runtime.call_log  # off until a ``recording()`` block opens
 
+    def wait_for_warm_spark(self) -> bool:
+        """Wait until the warm Spark driver can take a Glue run, as a first run would.
+
+        False if there is none (``warm_spark`` off) or it failed to start; a run then gets a
+        fresh process, as it would anyway.
+        """
+        pool = self._runtime.warm_spark
+        worker = pool.acquire() if pool else None
+        if pool and worker:
+            pool.release(worker)
+        return worker is not None
+
     def child_pids(self) -> list[int]:
         """PIDs of the Glue job and Lambda processes running right now."""
         return self._runtime.processes.pids()

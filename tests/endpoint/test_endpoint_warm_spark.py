@@ -8,8 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from deploy.artifacts import publish_glue_scripts
+from local.endpoint import RunningEndpoint, spark_worker
 from local.endpoint import runtime as endpoint_runtime
 from tests.endpoint.endpoint_support import (
     Aws,
@@ -160,3 +162,24 @@ def test_a_run_that_finds_the_worker_busy_gets_its_own_process(aws: Aws) -> None
     runs = [aws.glue.start_job_run(JobName=job)["JobRunId"] for job in jobs]
     reports = [finished(aws, job, run_id)[1] for job, run_id in zip(jobs, runs, strict=True)]
     assert reports[0]["pid"] != reports[1]["pid"]
+
+
+def test_waiting_for_the_warm_driver_starts_the_one_the_next_run_gets(
+    endpoint: RunningEndpoint, aws: Aws, bucket: str
+) -> None:
+    endpoint_runtime.current().warm_spark.close()  # no driver: the wait must start one
+    assert endpoint.wait_for_warm_spark()
+    waiting = set(endpoint.child_pids())  # the new driver, idle: no run is going on
+    job, _ = create_job(aws, bucket, REPORT + "report()\n")
+
+    _, report = run_job(aws, job)
+
+    assert report["pid"] in waiting
+
+
+def test_the_warm_up_etl_runs_and_leaves_nothing_cached(spark: SparkSession) -> None:
+    cached_before = spark.sparkContext._jsc.getPersistentRDDs().size()
+
+    spark_worker.run_warm_up_etl(spark)
+
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached_before
