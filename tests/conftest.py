@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -55,6 +56,9 @@ def spark() -> Iterator[SparkSession]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # py4j says goodbye at INFO from its connections' finalizers, after pytest has closed the
+    # streams Airflow's logging writes to: a "--- Logging error ---" trace at every exit.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     yield session
     session.stop()
 
