@@ -45,6 +45,7 @@ S3_URI = re.compile(r"^s3[an]?://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,62})(?:/(?P<ke
 
 # JSON documents a run writes (manifests, reports) are small; data files are never rewritten.
 MAX_REWRITTEN_JSON_BYTES = 1 << 20
+# Staging copies an object's body to its file in pieces of this size.
 COPY_CHUNK_BYTES = 1 << 20
 
 _locks_guard = threading.Lock()
