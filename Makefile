@@ -15,7 +15,9 @@ export SPARK_LOCAL_IP := 127.0.0.1
 venv: $(STAMP)
 
 # The Makefile too: its recipe writes the venv's .pth, and existing venvs must get a new one.
-$(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile local/spark_class_archive.py
+# The Spark class archive's recorder and settings too: the recipe records it with them.
+$(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile local/spark_class_archive.py \
+    local/endpoint/spark/class_archive.py
 	@scripts/check_prereqs.sh $(PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)

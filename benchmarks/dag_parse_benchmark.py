@@ -21,7 +21,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from local.repo import REPO_ROOT
+
 DAG_FILE = REPO_ROOT / "dags" / "sales_etl_dag.py"
 TARGET_RATIO = 1.3
 

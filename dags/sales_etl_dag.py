@@ -17,11 +17,11 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
 from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
+from sales_contract.layout import PROCESSED_TABLES
 from sales_etl import glue_resources as glue
 from sales_etl import tasks
 from sales_etl.alerts import alert_on_failure
 from sales_etl.lateness import alert_late_run
-from sales_etl.layout import PROCESSED_TABLES
 from sales_etl.params import MANUAL_RUN_PARAMS
 from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
 

@@ -19,11 +19,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+import sales_contract
 from deploy.errors import DeployError
 from deploy.s3_objects import put_if_changed
 from deploy.shipping_rule import shippable_files
 from deploy.snapshot import read_bytes, snapshot
-from sales_etl.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
+from sales_contract.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 # CodeSha256: no spurious Lambda update). 1980-01-01 is the earliest date a zip can hold.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_FILE_MODE = 0o100644  # regular file, rw-r--r--
+# What the DAG, the Glue job and the Lambda agree on. MWAA gets it in plugins.zip (it lives in
+# plugins/); the Glue library zip and the Lambda zip carry a copy at their root.
+CONTRACT_DIR = Path(sales_contract.__file__).resolve().parent
 
 
 class ArtifactError(DeployError):
@@ -90,14 +94,30 @@ def build_zip(entries: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def zip_files(source_dir: Path, members: list[Path], project_root: Path) -> bytes:
-    """Zip ``members`` named relative to ``source_dir``, each read once (``deploy.snapshot``)."""
+def contract_entries() -> dict[str, bytes]:
+    """The contract package as zip entries (``sales_contract/...``), each file read once."""
+    files = shippable_files(CONTRACT_DIR)
+    named = {f"{CONTRACT_DIR.name}/{p.relative_to(CONTRACT_DIR).as_posix()}": p for p in files}
+    return snapshot(named, CONTRACT_DIR)
+
+
+def zip_with_contract(source_dir: Path, members: list[Path], project_root: Path) -> bytes:
+    """Zip ``members`` named relative to ``source_dir``, plus the contract package.
+
+    Each file is read once (``deploy.snapshot``); a member that would shadow the contract's
+    copy is refused rather than silently dropped.
+    """
     named = {path.relative_to(source_dir).as_posix(): path for path in members}
-    return build_zip(snapshot(named, project_root))
+    contract = contract_entries()
+    clash = sorted(set(named) & set(contract))
+    if clash:
+        raise ArtifactError(f"{source_dir} has files named like the contract package: {clash}")
+    return build_zip({**snapshot(named, project_root), **contract})
 
 
 def build_lambda_zip(source_dir: Path, project_root: Path | None = None) -> bytes:
-    """Zip the files under ``source_dir`` that may ship (``deploy.shipping_rule``) at its root.
+    """Zip the files under ``source_dir`` that may ship (``deploy.shipping_rule``) at its root,
+    with the contract package beside them.
 
     Symlinks must resolve inside ``project_root`` (default: ``source_dir``).
     """
@@ -108,7 +128,7 @@ def build_lambda_zip(source_dir: Path, project_root: Path | None = None) -> byte
     members = shippable_files(source_dir, project_root)
     if not members:
         raise ArtifactError(f"Lambda source directory has no files to package: {source_dir}")
-    return zip_files(source_dir, members, project_root)
+    return zip_with_contract(source_dir, members, project_root)
 
 
 # --------------------------------------------------------------------------- Glue scripts
@@ -121,7 +141,8 @@ class GlueScriptLocations:
     script_location: str
     """s3:// URI of the entry script (the job's ``Command.ScriptLocation``)."""
     extra_py_files: str
-    """s3:// URI of the zip of the entry script's modules (the ``--extra-py-files`` argument)."""
+    """s3:// URI of the zip of the entry script's modules and the contract package (the
+    ``--extra-py-files`` argument)."""
     uploaded: tuple[str, ...]
     """Keys written by this call (empty when nothing changed)."""
     unchanged: tuple[str, ...]
@@ -289,7 +310,7 @@ def glue_script_objects(
         raise ArtifactError(f"Glue entry script not found: {entry}")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
     members = glue_library_files(scripts_dir, project_root)
-    library = zip_files(scripts_dir, members, project_root)
+    library = zip_with_contract(scripts_dir, members, project_root)
     return [
         (prefix + GLUE_ENTRY_SCRIPT, read_bytes(entry, project_root), "text/x-python"),
         (prefix + GLUE_LIBRARY_ZIP, library, "application/zip"),

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import TypeAdapter, ValidationError
 
 from deploy.errors import DeployError
-from sales_etl.config import CONFIG_VARIABLE, ConfigError, PipelineConfig, load_config
+from sales_etl.config import (
+    CONFIG_VARIABLE,
+    ConfigError,
+    PipelineConfig,
+    field_type_name,
+    load_config,
+)
 
 LAMBDA_ROLE_OUTPUT = "LambdaRoleArn"
 # Stable states whose outputs describe resources that exist (a rolled-back update keeps the
@@ -48,26 +55,23 @@ def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def _typed(value: str, annotation: str) -> Any:
-    # Outputs are strings; the Variable's numbers must be JSON numbers.
-    if annotation == "int":
-        return int(value)
-    if annotation == "float":
-        return float(value)
-    return value
-
-
 def config_overrides(outputs: dict[str, str]) -> dict[str, Any]:
-    """The Variable keys the stack decides, typed like PipelineConfig's fields."""
-    known = {f.name: str(f.type) for f in fields(PipelineConfig)}
+    """The Variable keys the stack decides, typed like PipelineConfig's fields.
+
+    Outputs are strings; the Variable's numbers must be JSON numbers, so each value is
+    converted to its field's type (pydantic's lax mode: ``"5"`` -> 5).
+    """
+    known = PipelineConfig.model_fields
     overrides = {}
     for output_key, value in outputs.items():
         key = snake_case(output_key)
         if key in known:
             try:
-                overrides[key] = _typed(value, known[key])
-            except ValueError as exc:
-                raise StackError(f"output {output_key} = {value!r} is not a {known[key]}") from exc
+                overrides[key] = TypeAdapter(known[key].annotation).validate_python(value)
+            except ValidationError:
+                raise StackError(
+                    f"output {output_key} = {value!r} is not a {field_type_name(key)}"
+                ) from None
     return overrides
 
 

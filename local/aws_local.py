@@ -8,6 +8,7 @@ the endpoint and every local tool use the same values.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -25,13 +26,16 @@ FAKE_SESSION_TOKEN = "test"
 MWAA_EXECUTION_ACCESS_KEY = "LOCALMWAAEXECUTIONROLE"  # Airflow's aws_default connection
 GLUE_ROLE_ACCESS_KEY = "LOCALGLUEROLE"  # crawls and job runs
 LAMBDA_ROLE_ACCESS_KEY = "LOCALLAMBDAROLE"  # the post-process function
+# The principals' names in the call log (``local.endpoint.http.call_log``), for each key.
 MWAA_EXECUTION_ROLE = "mwaa-execution-role"
 GLUE_ROLE = "glue-role"
-LAMBDA_ROLE = "lambda-role"
+# The post-process Lambda's role as the call log names it (the IAM role the function is
+# created with is ``local.provision.LAMBDA_EXECUTION_ROLE_NAME``).
+LAMBDA_ROLE_PRINCIPAL = "lambda-role"
 PRINCIPAL_BY_ACCESS_KEY = {
     MWAA_EXECUTION_ACCESS_KEY: MWAA_EXECUTION_ROLE,
     GLUE_ROLE_ACCESS_KEY: GLUE_ROLE,
-    LAMBDA_ROLE_ACCESS_KEY: LAMBDA_ROLE,
+    LAMBDA_ROLE_ACCESS_KEY: LAMBDA_ROLE_PRINCIPAL,
 }
 # As environment variables, for processes whose boto3 reads its credentials from there.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY}
@@ -51,6 +55,16 @@ def endpoint_client(
         region_name=region,
     )
     return session.client(service, endpoint_url=endpoint_url, config=config)
+
+
+@dataclass(frozen=True)
+class EndpointClients:
+    """boto3 clients for the endpoint at ``url``, with its fake credentials."""
+
+    url: str
+
+    def client(self, service: str) -> Any:
+        return endpoint_client(self.url, service)
 
 
 def aws_connection(endpoint_url: str) -> str:

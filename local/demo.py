@@ -19,8 +19,8 @@ from pathlib import Path
 
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
 from local.airflow.environment import airflow_environment, endpoint_variables
+from local.aws_local import EndpointClients
 from local.data.demo_lake import write_demo_lake
-from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from local.run_summary import catalog_tables, format_day, read_day
 from sales_etl.config import PipelineConfig

@@ -30,16 +30,16 @@ from deploy.artifacts import (
     publish_glue_scripts,
     publish_lambda,
 )
-from deploy.lambda_environment import post_process_environment
-from local.aws_local import ALERT_TOPIC, REGION
+from local.aws_local import ALERT_TOPIC, REGION, EndpointClients
 from local.data.demo_lake import write_demo_lake
-from local.endpoint_clients import EndpointClients
 from local.repo import REPO_ROOT
+from sales_contract.lambda_environment import post_process_environment
 from sales_etl.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
-LAMBDA_ROLE = "sales-etl-post-process"
+# The IAM role the post-process Lambda function runs as (its execution role).
+LAMBDA_EXECUTION_ROLE_NAME = "sales-etl-post-process"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 GLUE_SERVICE = "glue.amazonaws.com"
 DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4599"
@@ -89,7 +89,7 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     iam = aws.client("iam")
     ensure_bucket(s3, cfg.bucket, REGION)
     ensure_role(iam, cfg.glue_role_arn.rsplit("/", 1)[-1], GLUE_SERVICE)
-    lambda_role = ensure_role(iam, LAMBDA_ROLE, LAMBDA_SERVICE)
+    lambda_role = ensure_role(iam, LAMBDA_EXECUTION_ROLE_NAME, LAMBDA_SERVICE)
     # One topic, as the stack's AlertTopic: the Lambda's quarantine notices and failure alerts.
     topic_arn = aws.client("sns").create_topic(Name=ALERT_TOPIC)["TopicArn"]
     # The stack creates these; the Glue and Lambda roles are not allowed to.

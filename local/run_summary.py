@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from sales_etl.layout import manifest_key, processed_partition_prefix
+from sales_contract.layout import manifest_key, processed_partition_prefix
 
 
 @dataclass(frozen=True)

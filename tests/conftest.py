@@ -7,17 +7,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from local.repo import REPO_ROOT
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from tests.local_endpoint import CrawlPause
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+    from tests.support.endpoint import CrawlPause
 
 # Airflow reads its config at import time: give every test session its own throwaway home.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="sales-etl-airflow-home-")
@@ -39,7 +38,7 @@ def spark() -> Iterator[SparkSession]:
     """One local SparkSession for the whole test session (JVM start-up is slow)."""
     from pyspark.sql import SparkSession
 
-    from local.endpoint.class_archive import driver_java_options
+    from local.endpoint.spark.class_archive import driver_java_options
 
     session = (
         SparkSession.builder.master("local[2]")
@@ -66,7 +65,7 @@ def spark() -> Iterator[SparkSession]:
 @pytest.fixture
 def paused_crawls(monkeypatch: pytest.MonkeyPatch) -> Iterator[CrawlPause]:
     """Crawls on the local endpoint stay RUNNING until ``.release()`` (at the latest 120 s)."""
-    from tests.local_endpoint import CrawlPause
+    from tests.support.endpoint import CrawlPause
 
     pause = CrawlPause(monkeypatch, max_seconds=120)
     yield pause

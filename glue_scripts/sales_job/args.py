@@ -12,7 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sales_job.contract import DEFAULT_MAX_QUARANTINE_RATIO, DEFAULT_MIN_ROWS
+from sales_contract.rules import (
+    DEFAULT_MAX_QUARANTINE_RATIO,
+    DEFAULT_MIN_ROWS,
+    parse_run_date,
+)
 from sales_job.lake_fs import normalize_base_uri
 
 REQUIRED = ("run_date", "data_uri")
@@ -76,11 +80,9 @@ def validate_job_args(raw: Mapping[str, str | None]) -> JobArgs:
 
 def _parse_run_date(text: str) -> date:
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError("not YYYY-MM-DD")
-        return date.fromisoformat(text)
+        return parse_run_date(text, "--run_date")
     except ValueError as exc:
-        raise JobArgumentError(f"--run_date must be a date YYYY-MM-DD, got {text!r}") from exc
+        raise JobArgumentError(str(exc)) from None
 
 
 def _parse_ratio(text: str | None) -> float:
@@ -100,6 +102,7 @@ def _parse_ratio(text: str | None) -> float:
 def _parse_min_rows(text: str | None) -> int:
     if text is None or not text.strip():
         return DEFAULT_MIN_ROWS
+    # At most 12 digits: MAX_MIN_ROWS, the limit the DAG's config enforces too.
     if not re.fullmatch(r"\d{1,12}", text.strip()) or int(text) < 1:
         raise JobArgumentError(f"--min_rows must be a whole number >= 1, got {text!r}")
     return int(text)

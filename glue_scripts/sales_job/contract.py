@@ -1,13 +1,10 @@
-"""The sales job's data contract: input headers, rejection reasons, output schemas, lake layout.
+"""The sales job's data contract: input headers, rejection reasons, output schemas.
 
-Everything another component may rely on (the DAG, the Lambda, the crawler, tests) is named
-here once, so a change to the contract is one visible edit.
+What the DAG and the Lambda also rely on (the lake layout, thresholds, the manifest version)
+is in the ``sales_contract`` package every runtime carries.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date
 
 from pyspark.sql.types import (
     DateType,
@@ -17,11 +14,6 @@ from pyspark.sql.types import (
     StructField,
     StructType,
 )
-
-SCHEMA_VERSION = 1
-DEFAULT_MAX_QUARANTINE_RATIO = 0.05
-# A day with fewer data rows fails instead of overwriting its partitions with nothing.
-DEFAULT_MIN_ROWS = 1
 
 # Input headers: the first non-blank line of every file must name exactly these columns, in any
 # order (each name trimmed, case as written; a UTF-8 BOM is ignored). Fields are read by name.
@@ -122,63 +114,3 @@ QUARANTINE_SCHEMA = StructType(
         StructField("order_date", DateType(), False),
     ]
 )
-
-
-def partition_name(column: str, day: date) -> str:
-    return f"{column}={day.isoformat()}"
-
-
-@dataclass(frozen=True)
-class LakeLayout:
-    """Where everything lives under the lake's base URI (s3://bucket or file:///dir).
-
-    The DAG side's ``sales_etl.layout`` names the same keys (Glue cannot import plugins/);
-    tests/packaging/test_layout_parity.py keeps the two in step.
-    """
-
-    base: str
-
-    @property
-    def sales_root(self) -> str:
-        return f"{self.base}/raw-data/sales"
-
-    @property
-    def customers_root(self) -> str:
-        return f"{self.base}/raw-data/customers"
-
-    @property
-    def daily_sales_root(self) -> str:
-        return f"{self.base}/processed-data/daily_sales"
-
-    @property
-    def customer_daily_root(self) -> str:
-        return f"{self.base}/processed-data/customer_daily"
-
-    @property
-    def customer_metrics_root(self) -> str:
-        return f"{self.base}/processed-data/customer_metrics"
-
-    @property
-    def quarantine_root(self) -> str:
-        return f"{self.base}/quarantine/sales"
-
-    def sales_partition(self, day: date) -> str:
-        return f"{self.sales_root}/{partition_name('order_date', day)}"
-
-    def customer_snapshot(self, day: date) -> str:
-        return f"{self.customers_root}/{partition_name('snapshot_date', day)}"
-
-    def daily_sales_partition(self, day: date) -> str:
-        return f"{self.daily_sales_root}/{partition_name('order_date', day)}"
-
-    def customer_daily_partition(self, day: date) -> str:
-        return f"{self.customer_daily_root}/{partition_name('order_date', day)}"
-
-    def customer_metrics_partition(self, day: date) -> str:
-        return f"{self.customer_metrics_root}/{partition_name('as_of_date', day)}"
-
-    def quarantine_partition(self, day: date) -> str:
-        return f"{self.quarantine_root}/{partition_name('order_date', day)}"
-
-    def manifest(self, day: date) -> str:
-        return f"{self.base}/manifests/{partition_name('run_date', day)}/manifest.json"

@@ -16,7 +16,8 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sales_job.contract import SCHEMA_VERSION, LakeLayout
+from sales_contract.layout import LakeLayout
+from sales_contract.rules import MANIFEST_SCHEMA_VERSION
 from sales_job.csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW, LineNumbers
 
 
@@ -107,7 +108,7 @@ class ManifestBuilder:
             name for name, size in self.input_files if size and name not in counts.files_with_rows
         ]
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": MANIFEST_SCHEMA_VERSION,
             "run_date": d.isoformat(),
             "job_run_id": self.job_run_id,
             "status": "failed" if error else "succeeded",

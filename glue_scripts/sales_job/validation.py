@@ -55,12 +55,6 @@ def customer_row_is_usable() -> Column:
     )
 
 
-def classify_sales(parsed_sales: DataFrame, customers: DataFrame, run_date: date) -> DataFrame:
-    """Every check of every line: check_rows, then mark_duplicates with its first copies."""
-    checked = check_rows(parsed_sales, customers, run_date)
-    return mark_duplicates(checked, first_copies(checked))
-
-
 def check_rows(parsed_sales: DataFrame, customers: DataFrame, run_date: date) -> DataFrame:
     """Add typed columns, `reason` (null when valid), name/status and `amount` to every line.
 

@@ -7,7 +7,8 @@ notifies SNS when rows were quarantined and returns a JSON summary (Airflow keep
 
 A failed check raises, so the invocation returns ``FunctionError`` and the Airflow task fails
 with the message. Deployed as the root of a zip (handler ``handler.lambda_handler``), so this
-file imports only the standard library and boto3.
+file imports only the standard library, boto3 and the ``sales_contract`` package the zip
+carries beside it.
 """
 
 from __future__ import annotations
@@ -17,24 +18,26 @@ import logging
 import math
 import os
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from sales_contract import lambda_environment as env
+from sales_contract.rules import (
+    DEFAULT_MAX_QUARANTINE_RATIO,
+    MANIFEST_SCHEMA_VERSION,
+    parse_run_date,
+    sns_subject,
+)
+
 logger = logging.getLogger("post_process")
 logger.setLevel(logging.INFO)
 
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
-DEFAULT_METRIC_NAMESPACE = "SalesEtl"
-DEFAULT_PIPELINE_NAME = "sales_etl"
-DEFAULT_MAX_QUARANTINE_RATIO = 0.05
-# SNS rejects subjects longer than 100 characters.
-SNS_SUBJECT_MAX = 100
+SUPPORTED_SCHEMA_VERSIONS = frozenset({MANIFEST_SCHEMA_VERSION})
 
-_RUN_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _S3_URI_RE = re.compile(r"^s3://([^/]+)/(.+)$")
 
 
@@ -83,13 +86,10 @@ def parse_event(event: Any) -> tuple[str, str, str, float]:
     if not isinstance(event, dict):
         raise InvalidEventError(f"event must be a JSON object, got {type(event).__name__}")
 
-    run_date = event.get("run_date")
-    if not isinstance(run_date, str) or not _RUN_DATE_RE.match(run_date):
-        raise InvalidEventError(f"event.run_date must be a 'YYYY-MM-DD' string, got {run_date!r}")
     try:
-        date.fromisoformat(run_date)
-    except ValueError:
-        raise InvalidEventError(f"event.run_date is not a calendar date: {run_date!r}") from None
+        run_date = parse_run_date(event.get("run_date"), "event.run_date").isoformat()
+    except ValueError as exc:
+        raise InvalidEventError(str(exc)) from None
 
     manifest_uri = event.get("manifest_uri")
     match = _S3_URI_RE.match(manifest_uri) if isinstance(manifest_uri, str) else None
@@ -103,9 +103,9 @@ def parse_event(event: Any) -> tuple[str, str, str, float]:
     if event.get("max_quarantine_ratio") is not None:
         ratio = _parse_ratio(event["max_quarantine_ratio"], "event.max_quarantine_ratio")
     else:
-        env_value = os.environ.get("MAX_QUARANTINE_RATIO", "").strip()
+        env_value = os.environ.get(env.MAX_QUARANTINE_RATIO, "").strip()
         ratio = (
-            _parse_ratio(env_value, "environment variable MAX_QUARANTINE_RATIO")
+            _parse_ratio(env_value, f"environment variable {env.MAX_QUARANTINE_RATIO}")
             if env_value
             else DEFAULT_MAX_QUARANTINE_RATIO
         )
@@ -295,7 +295,7 @@ def notify_quarantine(
         f"Quarantined rows: {quarantine_uri or 'n/a'}",
         f"Manifest: {manifest_uri}",
     ]
-    sns.publish(TopicArn=topic_arn, Subject=subject[:SNS_SUBJECT_MAX], Message="\n".join(lines))
+    sns.publish(TopicArn=topic_arn, Subject=sns_subject(subject), Message="\n".join(lines))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -308,9 +308,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         logging.basicConfig(level=logging.INFO)
     run_date, bucket, key, threshold = parse_event(event)
     uri = f"s3://{bucket}/{key}"
-    namespace = os.environ.get("METRIC_NAMESPACE") or DEFAULT_METRIC_NAMESPACE
-    pipeline = os.environ.get("PIPELINE_NAME") or DEFAULT_PIPELINE_NAME
-    topic_arn = os.environ.get("SNS_TOPIC_ARN", "").strip()
+    namespace = os.environ.get(env.METRIC_NAMESPACE) or env.METRIC_NAMESPACE_VALUE
+    pipeline = os.environ.get(env.PIPELINE_NAME) or env.PIPELINE_NAME_VALUE
+    topic_arn = os.environ.get(env.SNS_TOPIC_ARN, "").strip()
 
     # Clients per invocation (not at import): region and endpoint come from the environment
     # (AWS_ENDPOINT_URL for the local endpoint) and tests can mock before the first call.

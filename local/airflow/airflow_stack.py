@@ -14,17 +14,16 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from local.airflow.airflow_api import AirflowApi, ApiError
 from local.airflow.cli import AIRFLOW
-from local.airflow.group_process import GroupProcess, run_bounded, spawn, stop_all
 from local.airflow.stack_settings import (
     ADMIN_USER,
     StackSettings,
     ensure_password_file,
     port_is_free,
 )
+from local.process_group import GroupProcess, StopsOnExit, run_bounded, spawn, stop_all
 
 # Order matters only for stopping: the API server goes last, so task supervisors can still
 # report their final state while the scheduler shuts its workers down.
@@ -65,7 +64,7 @@ def use_write_ahead_log(database: Path) -> None:
         raise StackError(f"cannot switch {database} to WAL mode (journal_mode is {mode})")
 
 
-class AirflowStack:
+class AirflowStack(StopsOnExit):
     """Start, watch and stop one local Airflow (usable as a context manager)."""
 
     def __init__(self, settings: StackSettings, env: dict[str, str], log_dir: Path) -> None:
@@ -154,14 +153,3 @@ class AirflowStack:
         stop_all(workers, grace)
         stop_all([p for p in self.processes if p.name == "api-server"], grace)
         return sorted(pid for p in self.processes for pid in p.leftovers())
-
-    def __enter__(self) -> AirflowStack:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

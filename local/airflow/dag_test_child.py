@@ -14,13 +14,16 @@ endpoint meanwhile; a batch's ``env`` is added for that batch (e.g. the endpoint
 Each command's output goes to its own log file. One JSON line on the result fd reports start-up
 (``{"ready": bool}``), then one per command (``{"ok": bool}``), so the parent can time every
 step out and kill this process. The process exits when stdin closes.
+
+What it changes inside Airflow for that (the shared Execution API, and two places where ``dags
+test`` differs from a worker) is in ``airflow_internals``: on an Airflow version those patches
+were not written for, the process exits at start-up, its log naming both versions.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import gc
 import json
 import os
@@ -29,6 +32,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from local.airflow.airflow_internals import UnsupportedAirflowVersion, apply_patches
 
 # Allocations between collections of young objects (Python's default: 700).
 GC_YOUNG_THRESHOLD = 50_000
@@ -45,10 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     from airflow.sdk.execution_time import supervisor
 
     write_default_airflow_configuration_if_needed()
-    _failure_callbacks_see_the_error()
-    _test_runs_read_deadline_alerts_in_memory()
-    # One in-process Execution API for every task of every run (see the module docstring).
-    supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)
+    try:
+        # Among them: one in-process Execution API for every task of every run.
+        apply_patches()
+    except UnsupportedAirflowVersion as refused:
+        print(refused, file=sys.stderr)  # to the runner's log; start-up is never reported
+        return 1
     cli = cli_parser.get_parser()
 
     with os.fdopen(args.result_fd, "w", buffering=1) as results:
@@ -81,53 +88,6 @@ def _environment_added(extra: dict[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-def _failure_callbacks_see_the_error() -> None:
-    """Give a task's failure callbacks its error, as a worker does.
-
-    A worker's task runner (``task_runner.main``) sets ``context["exception"]`` before it
-    runs the callbacks; ``dags test`` runs each task in process
-    (``supervisor.run_task_in_process``), which calls the same ``finalize`` without it.
-    """
-    from airflow.sdk.execution_time import task_runner
-
-    finalize = task_runner.finalize
-
-    def finalize_with_error(ti: Any, state: Any, context: Any, log: Any, error: Any = None) -> None:
-        context["exception"] = error
-        finalize(ti, state, context, log, error)
-
-    task_runner.finalize = finalize_with_error
-
-
-def _test_runs_read_deadline_alerts_in_memory() -> None:
-    """Let ``dags test`` finish a successful run of a DAG that has a deadline.
-
-    ``DAG.test`` builds its scheduler DAG by serializing the DAG in memory, so that DAG's
-    ``deadline`` holds encoded alerts, not the ids of ``deadline_alert`` rows; on success
-    ``DagRun.update_state`` looks each one up with ``DeadlineAlert.get_by_id``, which fails
-    ("'dict' object has no attribute 'hex'", apache/airflow#73428, Airflow 3.2.1). Here an
-    encoded alert is read as an unsaved row instead, as the upstream fix does. A ``dags test``
-    run is created running, with no queued time, so it has no deadline to prune anyway.
-    """
-    from airflow.models.deadline_alert import DeadlineAlert
-    from airflow.serialization.definitions.deadline import DeadlineAlertFields
-    from airflow.serialization.enums import Encoding
-
-    get_by_id = DeadlineAlert.get_by_id
-
-    def get_by_id_or_decode(deadline_alert_id: Any, *session: Any) -> DeadlineAlert:
-        if not isinstance(deadline_alert_id, dict):
-            return get_by_id(deadline_alert_id, *session)  # the caller's session, if it gave one
-        alert = deadline_alert_id.get(Encoding.VAR, deadline_alert_id)
-        return DeadlineAlert(
-            reference=alert[DeadlineAlertFields.REFERENCE],
-            interval=alert[DeadlineAlertFields.INTERVAL],
-            callback_def=alert[DeadlineAlertFields.CALLBACK],
-        )
-
-    DeadlineAlert.get_by_id = staticmethod(get_by_id_or_decode)  # type: ignore[method-assign,assignment]
 
 
 def _warm_up(in_process_api_server: Callable[[], Any]) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from sales_etl.layout import DEFAULT_COMPLETION_MARKER
+from sales_contract.layout import DEFAULT_COMPLETION_MARKER
 
 # Producers write the job's input contract: the same columns, in the same order.
 from sales_job.contract import CUSTOMER_COLUMNS as CUSTOMER_HEADER

@@ -1,7 +1,8 @@
 """Reversible attribute patches on moto classes.
 
-The endpoint extends moto in-process: each feature module (Glue jobs, crawlers, Lambda,
-missing Glue API actions) replaces a handful of methods on moto's model or response classes.
+The endpoint extends moto in-process: each service folder's ``install`` (``s3/object_keys``,
+``glue_jobs/job_runs``, ``glue_crawlers/crawler``, ``awslambda/invoke``) replaces a handful of
+methods on moto's model or response classes.
 ``Patcher`` records every original so that stopping the endpoint restores moto exactly as it
 was, which keeps a test process that also uses plain moto (``mock_aws``) unaffected.
 """

@@ -6,7 +6,6 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import (
@@ -18,22 +17,23 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from local.aws_local import REGION
-from local.endpoint import glue_crawlers, glue_jobs, lambda_runtime, object_keys
-from local.endpoint import runtime as runtime_mod
-from local.endpoint.browser_guard import BrowserGuard
-from local.endpoint.call_log import CallLog
-from local.endpoint.glue_job_runner import job_environment
-from local.endpoint.http_calls import CallRecorder
+from local.endpoint import state as endpoint_state
+from local.endpoint.awslambda import invoke
+from local.endpoint.glue_crawlers import crawler
+from local.endpoint.glue_jobs import job_runs
+from local.endpoint.glue_jobs.launch import job_environment
+from local.endpoint.http.browser_guard import BrowserGuard
+from local.endpoint.http.call_log import CallLog
+from local.endpoint.http.call_recorder import CallRecorder
 from local.endpoint.patching import Patcher
-from local.endpoint.runtime import EndpointRuntime
-from local.endpoint.warm_spark import WarmSparkPool
+from local.endpoint.s3 import object_keys
+from local.endpoint.spark.warm_spark import WarmSparkPool
+from local.endpoint.state import EndpointState
+from local.process_group import StopsOnExit
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 4599
 WORKER_JOIN_SECONDS = 15.0
-
-
-_running: RunningEndpoint | None = None
 
 
 class EndpointError(RuntimeError):
@@ -67,25 +67,25 @@ class _LoopbackMotoServer(ThreadedMotoServer):
             self._server_ready_event.set()
 
 
-class RunningEndpoint:
+class RunningEndpoint(StopsOnExit):
     """A started endpoint; use as a context manager or call ``stop()``."""
 
     def __init__(
         self,
         server: _LoopbackMotoServer,
-        runtime: EndpointRuntime,
+        state: EndpointState,
         patcher: Patcher,
         owns_work_dir: bool,
     ) -> None:
         self._server = server
-        self._runtime = runtime
+        self._state = state
         self._patcher = patcher
         self._owns_work_dir = owns_work_dir
         self._stopped = False
         self.host, self.port = server.get_host_and_port()
-        self.url = runtime.url
-        self.work_dir = runtime.work_dir
-        self.call_log = runtime.call_log  # off until a ``recording()`` block opens
+        self.url = state.url
+        self.work_dir = state.work_dir
+        self.call_log = state.call_log  # off until a ``recording()`` block opens
 
     def wait_for_warm_spark(self) -> bool:
         """Wait until the warm Spark driver can take a Glue run, as a first run would.
@@ -93,7 +93,7 @@ class RunningEndpoint:
         False if there is none (``warm_spark`` off) or it failed to start; a run then gets a
         fresh process, as it would anyway.
         """
-        pool = self._runtime.warm_spark
+        pool = self._state.warm_spark
         worker = pool.acquire() if pool else None
         if pool and worker:
             pool.release(worker)
@@ -101,51 +101,28 @@ class RunningEndpoint:
 
     def child_pids(self) -> list[int]:
         """PIDs of the Glue job and Lambda processes running right now."""
-        return self._runtime.processes.pids()
+        return self._state.processes.pids()
 
     def stop(self) -> None:
         """Stop running job/Lambda processes (by their PIDs), then the server."""
         if self._stopped:
             return
         self._stopped = True
-        self._runtime.stopping.set()
+        self._state.stopping.set()
         try:
-            self._runtime.processes.stop_all()
-            if self._runtime.warm_spark:
-                self._runtime.warm_spark.close()
-            self._runtime.join_workers(WORKER_JOIN_SECONDS)
+            self._state.processes.stop_all()
+            if self._state.warm_spark:
+                self._state.warm_spark.close()
+            self._state.join_workers(WORKER_JOIN_SECONDS)
         finally:
             self._server.stop()
             self._patcher.undo()
-            runtime_mod.deactivate(self._runtime)
-            _set_running(self, None)
+            endpoint_state.deactivate(self._state)  # running_endpoint() is None from here
             if self._owns_work_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
 
-    def __enter__(self) -> RunningEndpoint:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"RunningEndpoint(url={self.url!r}, work_dir={str(self.work_dir)!r})"
-
-
-def _set_running(expected: RunningEndpoint | None, new: RunningEndpoint | None) -> None:
-    global _running
-    if _running is expected or expected is None:
-        _running = new
-
-
-def running_endpoint() -> RunningEndpoint | None:
-    """The endpoint running in this process, if any (moto allows one per process)."""
-    return _running
 
 
 def check_host(host: str) -> None:
@@ -168,7 +145,7 @@ def start_endpoint(
 
     ``work_dir`` holds the S3 mirrors, job run folders and unpacked Lambda packages; without
     one a temporary folder is used and removed on ``stop()``. With ``warm_spark`` Glue runs
-    reuse one warm Spark driver (``warm_spark.py``) instead of each starting Python and a JVM;
+    reuse one warm Spark driver (``spark/warm_spark.py``) instead of each starting Python and a JVM;
     ``prewarm_spark`` starts that driver now rather than at the first run.
     """
     check_host(host)
@@ -193,31 +170,31 @@ def start_endpoint(
             f"cannot listen on {LOOPBACK}:{port}: {server.bind_error}"
         ) from server.bind_error
     actual_host, actual_port = server.get_host_and_port()
-    runtime = EndpointRuntime(
+    state = EndpointState(
         url=f"http://{actual_host}:{actual_port}", work_dir=work, call_log=call_log
     )
     if warm_spark:
-        runtime.warm_spark = WarmSparkPool(
-            runtime.processes,
-            lambda: job_environment(runtime, REGION, work / "glue" / "spark-tmp"),
+        state.warm_spark = WarmSparkPool(
+            state.processes,
+            lambda: job_environment(state, REGION, work / "glue" / "spark-tmp"),
             work,
         )
     patcher = Patcher()
     try:
-        runtime_mod.activate(runtime)
-        glue_jobs.install(patcher)
-        glue_crawlers.install(patcher)
-        lambda_runtime.install(patcher)
+        endpoint_state.activate(state)
+        job_runs.install(patcher)
+        crawler.install(patcher)
+        invoke.install(patcher)
         object_keys.install(patcher)
     except BaseException:
         patcher.undo()
         server.stop()
-        runtime_mod.deactivate(runtime)
+        endpoint_state.deactivate(state)
         if owns_work_dir:
             shutil.rmtree(work, ignore_errors=True)
         raise
-    if runtime.warm_spark and prewarm_spark:
-        runtime.warm_spark.prewarm()
-    endpoint = RunningEndpoint(server, runtime, patcher, owns_work_dir)
-    _set_running(None, endpoint)
+    if state.warm_spark and prewarm_spark:
+        state.warm_spark.prewarm()
+    endpoint = RunningEndpoint(server, state, patcher, owns_work_dir)
+    state.endpoint = endpoint
     return endpoint

@@ -11,18 +11,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sales_contract.rules import sns_subject
 from sales_etl.failure_reasons import failure_reason
 from sales_etl.runtime import pipeline_config, resolve_run_date
 
 log = logging.getLogger(__name__)
-
-# SNS subjects must be ASCII, without line breaks, under 100 characters.
-MAX_SUBJECT_CHARS = 99
-
-
-def sns_subject(text: str) -> str:
-    """`text` as a valid SNS subject: non-ASCII replaced, cut to MAX_SUBJECT_CHARS."""
-    return text.encode("ascii", "replace").decode()[:MAX_SUBJECT_CHARS]
 
 
 def failure_alert(context: Mapping[str, Any], reason: str, day: str) -> tuple[str, str]:

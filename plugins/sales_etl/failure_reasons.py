@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sales_contract.layout import manifest_key, s3_uri, sales_ready_key
 from sales_etl import tasks
 from sales_etl.config import PipelineConfig
-from sales_etl.layout import manifest_key, s3_uri, sales_ready_key
 
 Context = Mapping[str, Any]
 

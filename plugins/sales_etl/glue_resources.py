@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sales_etl.layout import (
+from sales_contract.layout import (
     PROCESSED_PREFIX,
     RAW_CUSTOMERS_PREFIX,
     RAW_SALES_PREFIX,

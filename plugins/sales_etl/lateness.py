@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sales_etl.alerts import sns_subject
+from sales_contract.rules import parse_run_date, sns_subject
 from sales_etl.config import ConfigError
-from sales_etl.runtime import parse_run_date, pipeline_config
+from sales_etl.runtime import pipeline_config
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _day(run: Mapping[str, Any]) -> str:
     requested = (run.get("conf") or {}).get("run_date")
     if requested:
         try:
-            return parse_run_date(requested, "param 'run_date'")
+            return parse_run_date(requested, "param 'run_date'").isoformat()
         except ValueError as err:
             return f"unknown ({err})"
     logical = _utc(run.get("logical_date"))

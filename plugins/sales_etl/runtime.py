@@ -1,7 +1,8 @@
 """What a task resolves when it runs: the config Variable, the run date, the Glue job sizing.
 
 These are registered as the DAG's ``user_defined_macros`` and used inside templates, so the
-Variable is read when a task renders its fields, never when the scheduler parses the file.
+Variable is read when a task renders its fields, never when the scheduler parses the file,
+and once per task try: its templated fields, the sizing hook and its callbacks share it.
 """
 
 from __future__ import annotations
@@ -14,36 +15,42 @@ from typing import Any
 
 from jinja2 import pass_context
 
+from sales_contract.layout import manifest_key, s3_uri, sales_ready_key
+from sales_contract.rules import parse_run_date
 from sales_etl import tasks
 from sales_etl.config import CONFIG_VARIABLE, ConfigError, PipelineConfig, load_config
-from sales_etl.layout import manifest_key, s3_uri, sales_ready_key
 
 log = logging.getLogger(__name__)
 
+# The config of the task try running in this process, with that try's identity.
+_loaded: tuple[tuple[Any, ...], PipelineConfig] | None = None
+
 
 def pipeline_config() -> PipelineConfig:
-    """The config for this environment: defaults merged with the ``sales_etl_config`` Variable."""
-    from airflow.sdk import Variable  # imported here: only ever needed inside a running task
+    """The config for this environment: defaults merged with the ``sales_etl_config`` Variable.
 
-    return load_config(Variable.get(CONFIG_VARIABLE, default=None))
+    Read once per task try. A process that runs several tasks (``airflow dags test``) reads
+    it again for the next one, so an edit of the Variable takes effect at the next task.
+    """
+    # Imported here: only ever needed inside a running task.
+    from airflow.sdk import Variable, get_current_context
 
-
-def parse_run_date(value: str, source: str) -> str:
-    """Validate a YYYY-MM-DD date string; the error names where it came from."""
+    global _loaded
     try:
-        parsed = dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        parsed = None
-    if parsed is None or parsed.isoformat() != value:
-        raise ValueError(f"{source} must be a real date in YYYY-MM-DD form, got {value!r}")
-    return value
+        ti = get_current_context()["ti"]
+        key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+    except RuntimeError:  # no task running here (a triggerer's callback): nothing to share
+        return load_config(Variable.get(CONFIG_VARIABLE, default=None))
+    if _loaded is None or _loaded[0] != key:
+        _loaded = key, load_config(Variable.get(CONFIG_VARIABLE, default=None))
+    return _loaded[1]
 
 
 def resolve_run_date(context: Mapping[str, Any]) -> str:
     """The day this run processes: the ``run_date`` param if given, else the interval start."""
     requested = context["params"].get("run_date")
     if requested:
-        return parse_run_date(requested, "param 'run_date'")
+        return parse_run_date(requested, "param 'run_date'").isoformat()
     ds = context.get("ds")
     if not ds:
         raise ValueError(

@@ -7,46 +7,21 @@ its Glue job and Lambda processes by PID). Teardown then checks that nothing sur
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 from local.airflow.airflow_stack import AirflowStack
 from local.airflow.stack_settings import StackSettings, stack_environment
+from local.aws_local import EndpointClients
 from local.data.synthetic_sales import write_recipe_sample_lake
 from local.endpoint import RunningEndpoint
-from local.endpoint_clients import EndpointClients
 from local.provision import seed
 from sales_etl.config import PipelineConfig
-from tests.alert_inbox import AlertInbox
-from tests.backfill.backfill_support import Lake
-from tests.local_endpoint import suite_endpoint
-
-LATE_AFTER_SECONDS = 45
-
-# Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
-# its operators are untouched (the stack polls once a second, see stack_settings.py).
-TEST_TUNING = {
-    # Parse the DAG file once at start instead of every 30 s: less CPU for the runs.
-    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
-    # A day whose file never lands must fail in seconds, not after the production 6 hours.
-    "AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS": "10",
-    # The scheduler fails a deferred task past its timeout when it checks, every 15 s by
-    # default: check every second, so that sensor fails 10 s after it starts, not up to 25 s.
-    "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "1",
-    # A run is late LATE_AFTER_SECONDS after it was queued, not after the production 8 hours:
-    # longer than a run that fails or succeeds normally here, short enough to wait for.
-    "AIRFLOW__SALES_ETL__LATE_AFTER_SECONDS": str(LATE_AFTER_SECONDS),
-}
-STACK_READY_SECONDS = 300
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.airflow_tools.stack import STACK_READY_SECONDS, TEST_TUNING, free_loopback_port
+from tests.support.alerts import AlertInbox
+from tests.support.endpoint import suite_endpoint
+from tests.support.seeded_lake import Lake
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +55,7 @@ def stack(
     settings = StackSettings(
         airflow_home=work / "home",
         password_file=work / "passwords.json",
-        api_port=_free_loopback_port(),
+        api_port=free_loopback_port(),
     )
     env = stack_environment(endpoint.url, settings, extra=TEST_TUNING)
     running = AirflowStack(settings, env, work / "logs")

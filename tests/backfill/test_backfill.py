@@ -5,9 +5,10 @@ The stack is the one `make airflow` runs (API server, scheduler, triggerer, DAG 
 a throwaway AIRFLOW_HOME; runs are created by Airflow's own `airflow backfill create` and
 executed by the scheduler and triggerer against the local AWS endpoint. The lake holds five
 seeded days, so outputs for days outside the backfill would show a run that read too much.
-Tests run in file order and share the stack: the manual runs (tests/backfill/manual_runs.py)
-come before the rerun, which then also finds the backfill marked complete (the scheduler does
-that every 30 s) and a later day processed by another run.
+Tests run in file order and share the stack: the manual runs
+(tests/support/airflow_tools/manual_runs.py) come before the rerun, which then also finds the
+backfill marked complete (the scheduler does that every 30 s) and a later day processed by
+another run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 from local.airflow.airflow_stack import AirflowStack
 from local.run_summary import catalog_tables
-from sales_etl.layout import (
+from sales_contract.layout import (
     MANIFESTS_PREFIX,
     PROCESSED_PARTITION_COLUMNS,
     PROCESSED_TABLES,
@@ -33,19 +34,15 @@ from sales_etl.layout import (
     processed_table_prefix,
     sales_partition_prefix,
 )
-from tests.alert_inbox import AlertInbox, alert_run, is_late
-from tests.backfill.backfill_support import (
-    Lake,
+from tests.support.airflow_tools.manual_runs import (
+    HELD_DAY,
+    SENSOR_DAY,
+    ManualRuns,
+    run_manual_days,
+)
+from tests.support.airflow_tools.runs import (
     backfill,
     dag_runs,
-    expected_customer_totals,
-    expected_day,
-    glue_runs_for_day,
-    normalized_key,
-    output_objects,
-    parquet_rows,
-    partition_days,
-    rows_under,
     run_deadlines,
     runs_by_day,
     task_instance,
@@ -54,8 +51,19 @@ from tests.backfill.backfill_support import (
     wait_for_backfills_completed,
     wait_for_runs,
 )
-from tests.backfill.conftest import LATE_AFTER_SECONDS
-from tests.backfill.manual_runs import HELD_DAY, SENSOR_DAY, ManualRuns, run_manual_days
+from tests.support.airflow_tools.stack import LATE_AFTER_SECONDS
+from tests.support.alerts import AlertInbox, alert_run, is_late
+from tests.support.seeded_lake import (
+    Lake,
+    expected_customer_totals,
+    expected_day,
+    glue_runs_for_day,
+    normalized_key,
+    output_objects,
+    parquet_rows,
+    partition_days,
+    rows_under,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backfill]
 

@@ -17,13 +17,13 @@ import psutil
 import pytest
 
 from local.airflow.airflow_stack import use_write_ahead_log
-from local.airflow.group_process import run_bounded, spawn
 from local.airflow.stack_settings import (
     StackSettings,
     ensure_password_file,
     shell_exports,
     stack_environment,
 )
+from local.process_group import run_bounded, spawn
 
 URL = "http://127.0.0.1:4599"
 

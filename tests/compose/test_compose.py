@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from local.airflow.environment import LOCAL_ALERT_TOPIC_ARN
+from local.repo import REPO_ROOT
 from sales_etl.config import load_config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 CHECK_JSONSCHEMA = str(Path(sys.executable).parent / "check-jsonschema")
 ENDPOINT_SERVICE = "aws-endpoint"

@@ -1,19 +1,16 @@
+"""Fixtures for the DAG tests: the DAG folder parsed once, the DAG, the config Variable."""
+
 from __future__ import annotations
 
 import socket
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_DIRS = (REPO_ROOT / "dags", REPO_ROOT / "plugins")
-
-
-class ParseTimeIOError(AssertionError):
-    pass
+from local.repo import REPO_ROOT
+from tests.support.airflow_tools.dag_parsing import ParseTimeIOError
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +54,3 @@ def config_variable(monkeypatch):
 
     set_variable("{}")
     return set_variable
-
-
-def is_project_file(filename: str) -> bool:
-    path = Path(filename).resolve()
-    return any(path.is_relative_to(directory) for directory in PROJECT_DIRS)

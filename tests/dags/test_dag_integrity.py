@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -19,8 +20,8 @@ from airflow.serialization.serialized_objects import DagSerialization
 from airflow.timetables.base import DataInterval, TimeRestriction
 
 from sales_etl.config import ConfigError
-from tests.dags.conftest import is_project_file
-from tests.dags.rendering import render
+from tests.support.airflow_tools.dag_parsing import is_project_file
+from tests.support.airflow_tools.task_rendering import render
 
 EXPECTED_TASKS = [
     ("wait_for_sales", S3KeySensor),
@@ -290,3 +291,34 @@ def test_bad_config_fails_the_task_with_the_key_named(dag, config_variable, vari
     config_variable(variable)
     with pytest.raises(ConfigError, match=message):
         render(dag, "wait_for_sales", "2024-01-15")
+
+
+def test_a_task_try_reads_the_config_variable_once(dag, config_variable, monkeypatch):
+    import airflow.sdk
+    from airflow.sdk import Variable
+
+    from sales_etl import runtime
+
+    reads = []
+    real_get = Variable.get
+
+    def counting_get(key, default=None):
+        reads.append(key)
+        return real_get(key, default=default)
+
+    monkeypatch.setattr(Variable, "get", counting_get)
+    monkeypatch.setattr(runtime, "_loaded", None)
+    ti = SimpleNamespace(
+        dag_id="sales_etl", run_id="manual__1", task_id="transform", map_index=-1, try_number=1
+    )
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: {"ti": ti})
+    glue, context = render(dag, "transform", "2024-01-15")
+    glue._pre_execute_hook(context)
+    assert reads == ["sales_etl_config"]
+
+    # The next try (or the next task in the same process) sees an edited Variable.
+    config_variable(json.dumps({"glue_job": "edited"}))
+    ti.try_number = 2
+    glue, _ = render(dag, "transform", "2024-01-15")
+    assert reads == ["sales_etl_config"] * 2
+    assert glue.job_name == "edited"

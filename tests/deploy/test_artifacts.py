@@ -17,6 +17,7 @@ from deploy.artifacts import (
     ArtifactError,
     build_lambda_zip,
     code_sha256,
+    contract_entries,
     ensure_bucket,
     publish_glue_scripts,
     publish_lambda,
@@ -26,6 +27,8 @@ from local.provision import LAMBDA_SERVICE, ensure_role
 
 REGION = "us-east-1"
 BUCKET = "sales-etl-artifacts"
+# Every code zip carries the cross-runtime contract package beside its own files.
+CONTRACT = sorted(contract_entries())
 
 
 @pytest.fixture
@@ -108,11 +111,9 @@ def test_publish_glue_scripts_uploads_entry_and_module_zip(s3: Any, scripts_dir:
     assert result.unchanged == ()
     assert s3_keys(s3) == expected
     # Packages and top-level modules: no tests, caches, notes or other nested files.
-    assert zip_names(s3, "scripts/sales_etl_lib.zip") == [
-        "sales_job/__init__.py",
-        "sales_job/transforms.py",
-        "schema.py",
-    ]
+    assert zip_names(s3, "scripts/sales_etl_lib.zip") == sorted(
+        ["sales_job/__init__.py", "sales_job/transforms.py", "schema.py", *CONTRACT]
+    )
     body = s3.get_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py")["Body"].read()
     assert body == (scripts_dir / "sales_etl_job.py").read_bytes()
 
@@ -160,8 +161,8 @@ def test_publish_glue_scripts_custom_prefix_and_no_modules(s3: Any, tmp_path: Pa
 
     assert result.script_location == f"s3://{BUCKET}/code/glue/sales_etl_job.py"
     assert s3_keys(s3) == ["code/glue/sales_etl_job.py", "code/glue/sales_etl_lib.zip"]
-    # The job definition always names the zip, so it exists even when empty.
-    assert zip_names(s3, "code/glue/sales_etl_lib.zip") == []
+    # The job definition always names the zip, so it exists with no modules of the job's own.
+    assert zip_names(s3, "code/glue/sales_etl_lib.zip") == CONTRACT
 
 
 def test_publish_glue_scripts_without_entry_script_fails(s3: Any, tmp_path: Path) -> None:
@@ -200,10 +201,15 @@ def test_lambda_zip_is_deterministic_and_has_exactly_the_sources(tmp_path: Path)
 
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         infos = archive.infolist()
-        assert [i.filename for i in infos] == ["data/rules.json", "handler.py", "helpers/util.py"]
+        assert [i.filename for i in infos] == sorted(
+            ["data/rules.json", "handler.py", "helpers/util.py", *CONTRACT]
+        )
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
         assert {i.external_attr >> 16 for i in infos} == {0o100644}
         assert archive.read("handler.py") == (a / "handler.py").read_bytes()
+        assert (
+            archive.read("sales_contract/rules.py") == contract_entries()["sales_contract/rules.py"]
+        )
 
 
 def test_lambda_zip_changes_with_content(tmp_path: Path) -> None:
@@ -352,3 +358,10 @@ def test_publish_lambda_updates_code_then_configuration(
     assert updates(calls) == ["UpdateFunctionCode", "UpdateFunctionConfiguration"]
     config = lambda_client.get_function(FunctionName=FUNCTION)["Configuration"]
     assert "Environment" not in config or config["Environment"]["Variables"] == {}
+
+
+def test_a_source_file_named_like_the_contract_is_refused(tmp_path: Path) -> None:
+    tree = make_lambda_tree(tmp_path / "src", ["handler.py"])
+    write(tree / "sales_contract" / "rules.py", "MAX = 1\n")
+    with pytest.raises(ArtifactError, match="named like the contract package"):
+        build_lambda_zip(tree)

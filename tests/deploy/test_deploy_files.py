@@ -11,7 +11,8 @@ import pytest
 
 from deploy.artifacts import build_zip
 from deploy.files import FileSelectionError, dag_files, plugin_files, plugin_snapshot
-from tests.deploy.conftest import REPO_ROOT, write
+from local.repo import REPO_ROOT
+from tests.support.deploy_harness import write
 
 
 def make_plugins(root: Path, order: list[str]) -> Path:
@@ -51,7 +52,9 @@ def test_real_plugins_zip_holds_the_package_and_its_ignore_file() -> None:
         names = archive.namelist()
     assert ".airflowignore" in names
     assert "sales_etl/config.py" in names
-    assert all(n == ".airflowignore" or n.startswith("sales_etl/") for n in names)
+    assert "sales_contract/layout.py" in names
+    packages = ("sales_etl/", "sales_contract/")
+    assert all(n == ".airflowignore" or n.startswith(packages) for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

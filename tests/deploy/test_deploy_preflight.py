@@ -13,7 +13,7 @@ import pytest
 
 from deploy.cli import EXIT_PREFLIGHT_FAILED, main
 from deploy.dag_check import check_dags_in_subprocess
-from tests.deploy.conftest import (
+from tests.support.deploy_harness import (
     CONSTRAINT,
     REGION,
     CallLog,
@@ -23,7 +23,7 @@ from tests.deploy.conftest import (
     object_versions,
     write,
 )
-from tests.deploy.mwaa_fake import ENV_NAME, SOURCE_BUCKET, FakeMwaa
+from tests.support.mwaa_fake import ENV_NAME, SOURCE_BUCKET, FakeMwaa
 
 
 def assert_nothing_written(s3: Any, mwaa: FakeMwaa, call_log: CallLog) -> None:

@@ -11,15 +11,8 @@ import pytest
 
 from deploy.cli import EXIT_OK, EXIT_PREFLIGHT_FAILED
 from deploy.s3_objects import OWNER_METADATA
-from tests.deploy.conftest import (
-    CallLog,
-    Deploy,
-    OkChecker,
-    keys,
-    object_versions,
-    write,
-)
-from tests.deploy.mwaa_fake import FakeMwaa
+from tests.support.deploy_harness import CallLog, Deploy, OkChecker, keys, object_versions, write
+from tests.support.mwaa_fake import FakeMwaa
 
 OTHER_TEAMS = {
     "dags/team_b_dag.py": {},  # uploaded by hand or another tool: no owner recorded

@@ -17,7 +17,7 @@ from deploy.stack import (
     snake_case,
     stack_outputs,
 )
-from tests.deploy.conftest import write
+from tests.support.deploy_harness import write
 
 
 @pytest.mark.parametrize(

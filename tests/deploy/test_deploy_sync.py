@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.deploy.conftest import (
+from tests.support.deploy_harness import (
     CallLog,
     Deploy,
     OkChecker,
@@ -14,7 +14,7 @@ from tests.deploy.conftest import (
     object_versions,
     write,
 )
-from tests.deploy.mwaa_fake import ENV_NAME, FakeMwaa
+from tests.support.mwaa_fake import ENV_NAME, FakeMwaa
 
 EXPECTED_DAG_KEYS = [
     "dags/.airflowignore",

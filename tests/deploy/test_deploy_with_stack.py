@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ import pytest
 
 from deploy.artifacts import build_lambda_zip, code_sha256
 from deploy.stack import config_variable, snake_case
+from local.repo import REPO_ROOT
 from sales_etl.config import PipelineConfig, load_config
-from tests.deploy.conftest import REGION, REPO_ROOT, CallLog, Deploy, copy_real_project, keys
-from tests.deploy.mwaa_fake import FakeMwaa
+from tests.support.deploy_harness import REGION, CallLog, Deploy, copy_real_project, keys
+from tests.support.mwaa_fake import FakeMwaa
 
 STACK = "sales-etl"
 TEMPLATE = REPO_ROOT / "infra" / "sales-etl.yaml"
@@ -70,7 +70,7 @@ def test_real_project_deploys_code_and_prints_the_config_variable(
     assert "dags/sales_etl_dag.py" in keys(s3, source_bucket)
 
     variable = printed_variable(result.out)
-    assert set(variable) == {f.name for f in fields(PipelineConfig)}
+    assert set(variable) == set(PipelineConfig.model_fields)
     assert load_config(variable).to_dict() == variable
     assert variable["bucket"] == data_bucket == "sales-etl-data-test"
     assert variable["glue_role_arn"] == stack_outputs["GlueRoleArn"]
@@ -98,7 +98,7 @@ def test_template_outputs_cover_the_config_keys_the_stack_decides() -> None:
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
     outputs = yaml.load(TEMPLATE.read_text(), Loader=Loader)["Outputs"]
 
-    config_keys = {f.name for f in fields(PipelineConfig)}
+    config_keys = set(PipelineConfig.model_fields)
     from_stack = {snake_case(name) for name in outputs} & config_keys
     assert from_stack == {
         "bucket",

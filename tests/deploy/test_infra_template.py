@@ -13,7 +13,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode
 
-from deploy.lambda_environment import (
+from local.repo import REPO_ROOT
+from sales_contract.lambda_environment import (
     METRIC_NAMESPACE,
     METRIC_NAMESPACE_VALUE,
     PIPELINE_NAME,
@@ -21,7 +22,7 @@ from deploy.lambda_environment import (
     VARIABLES,
     post_process_environment,
 )
-from tests.deploy.conftest import REGION, REPO_ROOT
+from tests.support.deploy_harness import REGION
 
 TEMPLATE_PATH = REPO_ROOT / "infra" / "sales-etl.yaml"
 ACCOUNT = "123456789012"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.artifacts import build_lambda_zip, build_zip
+from deploy.artifacts import build_lambda_zip, build_zip, contract_entries
 from deploy.files import plugin_snapshot
 from deploy.shipping_rule import never_ships, shippable_files
-from tests.deploy.conftest import write
+from tests.support.deploy_harness import write
 
 SHIPPED = ["handler.py", "helpers/util.py", "data/rules.json", ".airflowignore"]
 NEVER_SHIPPED = [
@@ -79,5 +79,6 @@ def test_shippable_files_are_exactly_the_shipped_ones(tree: Path) -> None:
 
 def test_lambda_zip_and_plugins_zip_ship_the_same_files(tree: Path) -> None:
     expected = sorted(SHIPPED)
-    assert zip_names(build_lambda_zip(tree)) == expected
+    # The Lambda zip adds the contract package (plugins.zip has it as part of plugins/).
+    assert zip_names(build_lambda_zip(tree)) == sorted([*expected, *contract_entries()])
     assert zip_names(build_zip(plugin_snapshot(tree))) == expected

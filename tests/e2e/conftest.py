@@ -2,89 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from local.airflow.command_result import CommandResult
-from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, Request, TaskTestRequest
+from local.airflow.dag_test_runner import DagTestRunner
 from local.airflow.environment import airflow_environment
-from local.data.synthetic_sales import (
-    SALES_HEADER,
-    sales_file,
-    write_csv,
-    write_recipe_sample_lake,
-)
+from local.aws_local import EndpointClients
 from local.endpoint import RunningEndpoint
-from local.endpoint.call_log import Call
-from local.endpoint_clients import EndpointClients
 from local.provision import seed
-from sales_etl.config import PipelineConfig, load_config
-from sales_etl.layout import sales_partition_prefix
-from tests.alert_inbox import AlertInbox
-from tests.local_endpoint import suite_endpoint
-
-# Seeded on top of the recipe's sample: bad rows on 2024-01-16 (under this suite's threshold)
-# and on 2024-01-17 (used to push a run over a zero threshold).
-EXTRA_ROWS = {
-    "2024-01-16": [("1099", "C999", "P001", "1", "10.00", "2024-01-16", "North")],
-    "2024-01-17": [("1098", "C998", "P001", "1", "10.00", "2024-01-17", "West")],
-}
-RECIPE_INVALID_FILE_DAY = "2024-01-16"
-E2E_CONFIG = {"max_quarantine_ratio": 0.6}
-RUN_TIMEOUT = 300
-DAYS = ("2024-01-15", "2024-01-16")
-FAILING_DAY = "2024-01-17"  # its bad row fails a zero max_quarantine_ratio
-
-
-@dataclass
-class Pipeline:
-    """The seeded endpoint and one Airflow process (a ``DagTestRunner``) for every run."""
-
-    endpoint: RunningEndpoint
-    aws: EndpointClients
-    cfg: PipelineConfig
-    env: dict[str, str]
-    airflow_home: Path
-    logs: Path
-    runner: DagTestRunner
-    alerts: AlertInbox
-
-    def run_day(self, day: str, run_conf: dict[str, Any] | None = None) -> CommandResult:
-        return self.run_days([day], run_conf)[0]
-
-    def run_days(
-        self, days: Sequence[str], run_conf: dict[str, Any] | None = None
-    ) -> list[CommandResult]:
-        """Full DAG runs, in order; fewer results if one timed out."""
-        return self._run([DagRunRequest(day, run_conf) for day in days])
-
-    def run_task(
-        self,
-        task_id: str,
-        day: str,
-        env: dict[str, str] | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> CommandResult:
-        """One try of one task (``airflow tasks test``); ``env`` overrides for this call only."""
-        return self._run([TaskTestRequest(task_id, day, params)], env)[0]
-
-    def _run(
-        self, requests: list[Request], env: dict[str, str] | None = None
-    ) -> list[CommandResult]:
-        return list(self.runner.run(env or {}, requests, RUN_TIMEOUT))
-
-
-def write_e2e_lake(base: Path) -> None:
-    write_recipe_sample_lake(base)
-    for day, rows in EXTRA_ROWS.items():
-        write_csv(sales_file(base, date.fromisoformat(day), 1), SALES_HEADER, rows)
-    invalid = base / sales_partition_prefix(RECIPE_INVALID_FILE_DAY) / "invalid_data.csv"
-    invalid.write_text("invalid,data,format\n")
+from sales_etl.config import load_config
+from tests.support.alerts import AlertInbox
+from tests.support.endpoint import suite_endpoint
+from tests.support.pipeline import (
+    DAYS,
+    E2E_CONFIG,
+    FAILING_DAY,
+    Pipeline,
+    RecordedRuns,
+    write_e2e_lake,
+)
 
 
 @pytest.fixture(scope="session")
@@ -111,12 +48,6 @@ def pipeline(
         seed(aws, cfg, write_e2e_lake)
         alerts = AlertInbox(aws, "e2e-alerts")
         yield Pipeline(endpoint, aws, cfg, env, work / "airflow", logs, runner, alerts)
-
-
-@dataclass(frozen=True)
-class RecordedRuns:
-    results: dict[str, CommandResult]
-    calls: frozenset[Call]  # what every principal called meanwhile (``call_log.py``)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 
 from local.airflow.dag_test_child import _run_cli
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, TaskTestRequest
-from tests.e2e.conftest import Pipeline
-from tests.endpoint.endpoint_support import wait_for
+from tests.support.pipeline import Pipeline
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -16,15 +16,14 @@ import pytest
 from local.airflow.command_result import CommandResult
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, SALES_HEADER
 from local.run_summary import catalog_tables, read_manifest, read_parquet_rows
-from sales_etl.layout import (
+from sales_contract.layout import (
     PROCESSED_TABLES,
     processed_partition_prefix,
     quarantine_partition_prefix,
     sales_partition_prefix,
 )
-from tests.e2e.conftest import DAYS, FAILING_DAY, Pipeline, RecordedRuns
-from tests.e2e.dag_runs import latest_xcom
-from tests.local_endpoint import CrawlPause
+from tests.support.endpoint import CrawlPause
+from tests.support.pipeline import DAYS, FAILING_DAY, Pipeline, RecordedRuns, latest_xcom
 
 pytestmark = pytest.mark.e2e
 

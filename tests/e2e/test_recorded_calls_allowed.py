@@ -9,15 +9,15 @@ from collections.abc import Iterable
 
 import pytest
 
-from local.aws_local import GLUE_ROLE, LAMBDA_ROLE, MWAA_EXECUTION_ROLE
-from local.endpoint.call_log import Call
-from tests.e2e.conftest import Pipeline, RecordedRuns
-from tests.iam.evaluation import Evaluation, evaluate, statements_of
-from tests.iam.rendered_policies import Policy, render_role_policies
+from local.aws_local import GLUE_ROLE, LAMBDA_ROLE_PRINCIPAL, MWAA_EXECUTION_ROLE
+from local.endpoint.http.call_log import Call
+from tests.support.iam.evaluation import Evaluation, evaluate, statements_of
+from tests.support.iam.policies import Policy, render_role_policies
+from tests.support.pipeline import Pipeline, RecordedRuns
 
 pytestmark = pytest.mark.e2e
 
-PRINCIPALS = (MWAA_EXECUTION_ROLE, GLUE_ROLE, LAMBDA_ROLE)
+PRINCIPALS = (MWAA_EXECUTION_ROLE, GLUE_ROLE, LAMBDA_ROLE_PRINCIPAL)
 
 
 def recorded_calls(*runs: RecordedRuns) -> set[Call]:
@@ -70,7 +70,7 @@ def without_action(policies: dict[str, list[Policy]], principal: str, action: st
     [
         (MWAA_EXECUTION_ROLE, "glue:StartJobRun"),
         (GLUE_ROLE, "glue:BatchCreatePartition"),
-        (LAMBDA_ROLE, "cloudwatch:PutMetricData"),
+        (LAMBDA_ROLE_PRINCIPAL, "cloudwatch:PutMetricData"),
     ],
 )
 def test_a_needed_action_removed_fails_naming_the_call(

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.endpoint import RunningEndpoint
-from tests.endpoint.endpoint_support import Aws
-from tests.local_endpoint import suite_endpoint
+from tests.support.endpoint import Aws, suite_endpoint
 
 
 @pytest.fixture(scope="module")

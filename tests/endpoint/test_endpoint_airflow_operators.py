@@ -14,14 +14,7 @@ import pytest
 
 from local.aws_local import aws_connection
 from local.endpoint import RunningEndpoint
-from tests.endpoint.endpoint_support import (
-    ROLE_ARN,
-    Aws,
-    keys,
-    lambda_role,
-    lambda_zip,
-    unique,
-)
+from tests.support.endpoint import ROLE_ARN, Aws, keys, lambda_role, lambda_zip, unique
 
 CONN_ID = "aws_default"
 

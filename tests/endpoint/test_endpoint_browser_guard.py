@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError
 
 from local.aws_local import endpoint_client
 from local.endpoint import RunningEndpoint
-from local.endpoint.s3_mirror import BucketMirror, UnmirrorableKey
-from tests.endpoint.endpoint_support import Aws, create_job, unique
+from local.endpoint.s3.mirror import BucketMirror, UnmirrorableKey
+from tests.support.endpoint import Aws, create_job, unique
 
 EVIL_ORIGIN = "http://attacker.example"
 

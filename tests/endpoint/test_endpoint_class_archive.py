@@ -1,4 +1,4 @@
-"""The class archive local Spark drivers start from (``local/endpoint/class_archive.py``)."""
+"""The class archive local Spark drivers start from (``local/endpoint/spark/class_archive.py``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from local.endpoint import class_archive
-from local.endpoint.class_archive import ARCHIVE, QUICK_JIT, driver_java_options
-from local.endpoint.glue_job_runner import local_spark_submit_args
+from local.endpoint.spark import class_archive
+from local.endpoint.spark.class_archive import (
+    ARCHIVE,
+    QUICK_JIT,
+    driver_java_options,
+    local_spark_submit_args,
+)
 
 
 def test_without_an_archive_a_driver_gets_the_quick_jit_only(monkeypatch, tmp_path):

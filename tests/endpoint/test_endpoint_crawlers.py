@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.endpoint.endpoint_support import ROLE_ARN, Aws, unique, wait_for, wait_for_crawler
-from tests.local_endpoint import CrawlPause
+from tests.support.endpoint import ROLE_ARN, Aws, CrawlPause, unique, wait_for_crawler
+from tests.support.polling import wait_for
 
 SALES_HEADER = "order_id,customer_id,quantity,unit_price,order_date\n"
 

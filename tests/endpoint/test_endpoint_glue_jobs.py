@@ -13,16 +13,10 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
-from local.endpoint import runtime as endpoint_runtime
-from local.endpoint.glue_job_runner import GlueJobRunner
-from tests.endpoint.endpoint_support import (
-    Aws,
-    create_job,
-    glue_driver_messages,
-    keys,
-    wait_for,
-    wait_for_job_run,
-)
+from local.endpoint import state as endpoint_state
+from local.endpoint.glue_jobs.runner import GlueJobRunner
+from tests.support.endpoint import Aws, create_job, glue_driver_messages, keys, wait_for_job_run
+from tests.support.polling import wait_for
 
 ARGS = "args = dict(zip(sys.argv[1::2], sys.argv[2::2]))\n"
 
@@ -334,7 +328,7 @@ def test_timeout_kills_the_script(endpoint, aws: Aws, bucket: str) -> None:
         arguments={},
         timeout_minutes=0.02,  # 1.2 seconds
     )
-    runner = GlueJobRunner(endpoint_runtime.current(), run)  # type: ignore[arg-type]
+    runner = GlueJobRunner(endpoint_state.current(), run)  # type: ignore[arg-type]
     started = time.monotonic()
     runner.start()
     wait_for(lambda: run.states, lambda s: bool(s) and s[-1][0] == "TIMEOUT", timeout=60)

@@ -7,13 +7,7 @@ import json
 
 import pytest
 
-from tests.endpoint.endpoint_support import (
-    Aws,
-    lambda_role,
-    lambda_zip,
-    log_messages,
-    unique,
-)
+from tests.support.endpoint import Aws, lambda_role, lambda_zip, log_messages, unique
 
 HANDLER = """
 import json, logging, os, time
@@ -42,19 +36,27 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def function(aws: Aws) -> str:
-    name = unique("post-process")
+def create_function(aws: Aws, prefix: str, handler: str, files: dict[str, str], **kw) -> str:
+    """A python3.12 function of ``files``, with a unique name starting with ``prefix``."""
+    name = unique(prefix)
     aws.lambda_.create_function(
         FunctionName=name,
         Runtime="python3.12",
         Role=lambda_role(aws),
-        Handler="app/handler.lambda_handler",
-        Code={"ZipFile": lambda_zip({"app/__init__.py": "", "app/handler.py": HANDLER})},
-        Timeout=5,
-        Environment={"Variables": {"STAGE": "local"}},
+        Handler=handler,
+        Code={"ZipFile": lambda_zip(files)},
+        **kw,
     )
     return name
+
+
+@pytest.fixture(scope="module")
+def function(aws: Aws) -> str:
+    files = {"app/__init__.py": "", "app/handler.py": HANDLER}
+    environment = {"Variables": {"STAGE": "local"}}
+    return create_function(
+        aws, "post-process", "app/handler.lambda_handler", files, Timeout=5, Environment=environment
+    )
 
 
 def invoke(aws: Aws, name: str, event: dict, **kwargs) -> tuple[dict, object]:
@@ -98,33 +100,15 @@ def test_handler_exception_is_an_unhandled_function_error(aws: Aws, function: st
 
 
 def test_timeout_is_reported_like_aws(aws: Aws) -> None:
-    name = unique("slow")
-    aws.lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=lambda_role(aws),
-        Handler="slow.handler",
-        Code={
-            "ZipFile": lambda_zip(
-                {"slow.py": "import time\ndef handler(e, c):\n    time.sleep(60)\n"}
-            )
-        },
-        Timeout=1,
-    )
+    slow = {"slow.py": "import time\ndef handler(e, c):\n    time.sleep(60)\n"}
+    name = create_function(aws, "slow", "slow.handler", slow, Timeout=1)
     response, payload = invoke(aws, name, {})
     assert response["FunctionError"] == "Unhandled"
     assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
 
 
 def test_missing_handler_module(aws: Aws) -> None:
-    name = unique("broken")
-    aws.lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=lambda_role(aws),
-        Handler="nothere.handler",
-        Code={"ZipFile": lambda_zip({"other.py": "x = 1\n"})},
-    )
+    name = create_function(aws, "broken", "nothere.handler", {"other.py": "x = 1\n"})
     response, payload = invoke(aws, name, {})
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "Runtime.ImportModuleError"

@@ -15,9 +15,9 @@ import psutil
 import pytest
 
 from local.endpoint import EndpointError, RunningEndpoint, running_endpoint, start_endpoint
-from tests.endpoint.endpoint_support import Aws, create_job, wait_for
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from local.repo import REPO_ROOT
+from tests.support.endpoint import Aws, create_job
+from tests.support.polling import wait_for
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "localhost", "::"])

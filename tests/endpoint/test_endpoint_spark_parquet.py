@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.endpoint.endpoint_support import (
+from tests.support.endpoint import (
     ROLE_ARN,
     Aws,
     create_job,

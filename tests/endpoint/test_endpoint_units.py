@@ -11,17 +11,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local.endpoint.crawl_layout import dedupe_names, glob_to_regex, plan_tables
-from local.endpoint.csv_schema import infer_csv_schema
-from local.endpoint.job_errors import error_message_from_output
-from local.endpoint.parquet_footer import (
+from local.endpoint.glue_crawlers.csv_schema import infer_csv_schema
+from local.endpoint.glue_crawlers.layout import dedupe_names, glob_to_regex, plan_tables
+from local.endpoint.glue_crawlers.parquet_footer import (
     TAIL_BYTES,
     ParquetError,
     footer_length,
     hive_type,
     read_schema,
 )
-from local.endpoint.s3_mirror import BucketMirror, is_litter, parse_s3_uri
+from local.endpoint.glue_jobs.job_errors import error_message_from_output
+from local.endpoint.s3.mirror import BucketMirror, is_litter, parse_s3_uri
 
 # -- crawl layout --------------------------------------------------------------------------
 

@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
 from deploy.artifacts import publish_glue_scripts
-from local.endpoint import RunningEndpoint, spark_worker
-from local.endpoint import runtime as endpoint_runtime
-from tests.endpoint.endpoint_support import (
+from local.endpoint import RunningEndpoint
+from local.endpoint import state as endpoint_state
+from local.endpoint.spark import spark_worker
+from local.repo import REPO_ROOT
+from tests.support.endpoint import (
     Aws,
     create_job,
     glue_driver_messages,
     lambda_zip,
     wait_for_job_run,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REPORT = textwrap.dedent(
     """
@@ -85,7 +84,7 @@ def test_a_run_imports_the_job_library_from_its_own_zip(
     # glue_scripts/ is on every venv Python's sys.path too: the zip must win over it, and a
     # warm run must not keep the package that an earlier run imported.
     if not warm:
-        monkeypatch.setattr(endpoint_runtime.current(), "warm_spark", None)
+        monkeypatch.setattr(endpoint_state.current(), "warm_spark", None)
     library = publish_glue_scripts(aws.s3, bucket, REPO_ROOT / "glue_scripts").extra_py_files
     job, _ = create_job(
         aws,
@@ -167,7 +166,7 @@ def test_a_run_that_finds_the_worker_busy_gets_its_own_process(aws: Aws) -> None
 def test_waiting_for_the_warm_driver_starts_the_one_the_next_run_gets(
     endpoint: RunningEndpoint, aws: Aws, bucket: str
 ) -> None:
-    endpoint_runtime.current().warm_spark.close()  # no driver: the wait must start one
+    endpoint_state.current().warm_spark.close()  # no driver: the wait must start one
     assert endpoint.wait_for_warm_spark()
     waiting = set(endpoint.child_pids())  # the new driver, idle: no run is going on
     job, _ = create_job(aws, bucket, REPORT + "report()\n")

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from local.aws_local import GLUE_ROLE, GLUE_ROLE_ACCESS_KEY, MWAA_EXECUTION_ACCESS_KEY
-from local.endpoint.call_log import UNKNOWN_RESOURCE, Call, CallLog
-from local.endpoint.http_calls import CallRecorder, calls_of
+from local.endpoint.http.call_log import UNKNOWN_RESOURCE, Call, CallLog
+from local.endpoint.http.call_recorder import CallRecorder, calls_of
 
 SCOPE = "20240115/us-east-1/{service}/aws4_request"
 

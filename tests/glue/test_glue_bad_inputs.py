@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from sales_job.args import JobArgs
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
-from sales_job.daily_run import read_parsed_lines
-from sales_job.lake_fs import LakeFs
 from sales_job.manifest import collect_line_counts
-from sales_job.validation import classify_sales, select_customers
-from tests.glue.lake_helpers import (
+from sales_job.run_context import RunContext
+from sales_job.spark_io import read_parsed_lines, without_later_copies
+from sales_job.validation import check_rows, select_customers
+from tests.support.lake import (
     SALES_HEADER,
     output_dir,
     read_partition,
@@ -136,19 +137,21 @@ def outcome(spark, tmp_path_factory) -> dict[str, Any]:
     write_customers(base)
     manifest = run_day(spark, base, DAY, max_quarantine_ratio="1")
 
-    # The same pure transforms the job runs, collected so per-line outcomes can be checked.
+    # The job's own classification (check_rows, then without_later_copies), with every
+    # column check_rows gives, collected so per-line outcomes can be checked.
     folder = sales_dir(base, DAY)
     uris = [f"file://{folder / name}" for name in sorted(FILES)]
     snapshot = base / "raw-data/customers/snapshot_date=2024-01-01/customers.csv"
-    fs = LakeFs(spark)
-    customers = select_customers(
-        read_parsed_lines(spark, fs, [f"file://{snapshot}"], CUSTOMER_COLUMNS)
-    )
-    lines = read_parsed_lines(spark, fs, uris, SALES_COLUMNS)
-    classified_lines = classify_sales(lines, customers, date(2024, 1, 15))
-    _counts, line_numbers = collect_line_counts(classified_lines)
-    numbered = line_numbers.add_to(classified_lines)
-    classified = [r.asDict() for r in numbered.collect()]
+    with RunContext.start(spark, JobArgs(date(2024, 1, 15), f"file://{base}")) as ctx:
+        customers = select_customers(
+            read_parsed_lines(ctx, [f"file://{snapshot}"], CUSTOMER_COLUMNS)
+        )
+        lines = read_parsed_lines(ctx, uris, SALES_COLUMNS)
+        checked = check_rows(lines, customers, ctx.day)
+        classified_lines = without_later_copies(ctx, checked, [])
+        _counts, line_numbers = collect_line_counts(classified_lines)
+        numbered = line_numbers.add_to(classified_lines)
+        classified = [r.asDict() for r in numbered.collect()]
     quarantine = read_partition(spark, output_dir(base, "quarantine", DAY))
     return {"manifest": manifest, "classified": classified, "quarantine": quarantine}
 
@@ -209,39 +212,24 @@ def test_recipe_one_line_file_is_one_quarantined_row(outcome):
     assert q["raw_line"] == "invalid,data,format"
 
 
-def test_wrong_column_count_and_broken_quoting(outcome):
-    expected = {n: Reason.WRONG_COLUMN_COUNT for n in (2, 3, 4)}
-    check_file(outcome, "wrong_columns.csv", expected, [])
-
-
-def test_empty_or_blank_field(outcome):
-    expected = {2: Reason.MISSING_FIELD, 3: Reason.MISSING_FIELD}
-    check_file(outcome, "missing_field.csv", expected, [])
-
-
-def test_non_numeric_quantity(outcome):
-    expected = {2: Reason.INVALID_QUANTITY, 3: Reason.INVALID_QUANTITY}
-    check_file(outcome, "invalid_quantity.csv", expected, [])
-
-
-def test_negative_or_zero_quantity(outcome):
-    expected = {2: Reason.NON_POSITIVE_QUANTITY, 3: Reason.NON_POSITIVE_QUANTITY}
-    check_file(outcome, "non_positive_quantity.csv", expected, [])
-
-
-def test_non_numeric_price_or_sub_cent_price(outcome):
-    expected = {2: Reason.INVALID_PRICE, 3: Reason.INVALID_PRICE}
-    check_file(outcome, "invalid_price.csv", expected, [])
-
-
-def test_negative_or_zero_price(outcome):
-    expected = {2: Reason.NON_POSITIVE_PRICE, 3: Reason.NON_POSITIVE_PRICE}
-    check_file(outcome, "non_positive_price.csv", expected, [])
-
-
-def test_unparseable_or_impossible_date(outcome):
-    expected = {n: Reason.INVALID_ORDER_DATE for n in (2, 3, 4)}
-    check_file(outcome, "invalid_date.csv", expected, [])
+@pytest.mark.parametrize(
+    ("name", "reason", "lines"),
+    [
+        pytest.param(
+            "wrong_columns.csv", Reason.WRONG_COLUMN_COUNT, (2, 3, 4), id="columns-quoting"
+        ),
+        pytest.param("missing_field.csv", Reason.MISSING_FIELD, (2, 3), id="empty-or-blank-field"),
+        pytest.param("invalid_quantity.csv", Reason.INVALID_QUANTITY, (2, 3), id="quantity-text"),
+        pytest.param(
+            "non_positive_quantity.csv", Reason.NON_POSITIVE_QUANTITY, (2, 3), id="quantity<=0"
+        ),
+        pytest.param("invalid_price.csv", Reason.INVALID_PRICE, (2, 3), id="price-text-sub-cent"),
+        pytest.param("non_positive_price.csv", Reason.NON_POSITIVE_PRICE, (2, 3), id="price<=0"),
+        pytest.param("invalid_date.csv", Reason.INVALID_ORDER_DATE, (2, 3, 4), id="bad-date"),
+    ],
+)
+def test_a_file_of_one_bad_kind_quarantines_each_row_with_its_reason(outcome, name, reason, lines):
+    check_file(outcome, name, dict.fromkeys(lines, reason), [])
 
 
 def test_order_date_of_another_day(outcome):

@@ -28,14 +28,26 @@ def test_glue_style_argv_is_parsed_locally_and_unknown_arguments_are_ignored():
     assert args.job_run_id == "jr_abc"
 
 
+BAD_DATE = "--run_date must be a real date in YYYY-MM-DD form"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--data_uri", "/tmp/x"], "missing required argument --run_date"),
         (["--run_date", "2024-01-15"], "missing required argument --data_uri"),
-        (["--run_date", "2024-1-15", "--data_uri", "/x"], "--run_date must be a date YYYY-MM-DD"),
-        (["--run_date", "2024-02-30", "--data_uri", "/x"], "--run_date must be a date YYYY-MM-DD"),
-        (["--run_date", "2024-W03-1", "--data_uri", "/x"], "--run_date must be a date YYYY-MM-DD"),
+        (
+            ["--run_date", "2024-1-15", "--data_uri", "/x"],
+            BAD_DATE,
+        ),
+        (
+            ["--run_date", "2024-02-30", "--data_uri", "/x"],
+            BAD_DATE,
+        ),
+        (
+            ["--run_date", "2024-W03-1", "--data_uri", "/x"],
+            BAD_DATE,
+        ),
         (
             ["--run_date", "2024-01-15", "--data_uri", "/x", "--max_quarantine_ratio", "1.5"],
             "--max_quarantine_ratio must be a number in [0, 1], got '1.5'",

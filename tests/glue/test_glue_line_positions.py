@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from sales_job import daily_run
+from sales_job import spark_io
 from sales_job.contract import SALES_COLUMNS, Reason
 from sales_job.csv_lines import first_content_line, plan_header
 from sales_job.lake_fs import LakeFs
-from tests.glue.lake_helpers import (
+from tests.support.lake import (
     SALES_HEADER,
     output_dir,
     read_partition,
@@ -66,7 +66,7 @@ def test_line_numbers_and_first_copies_across_splits(
     spark, tmp_path: Path, small_splits, monkeypatch: pytest.MonkeyPatch, hash_filter: str
 ) -> None:
     if hash_filter == "off":  # as for a day repeating more ids than one filter may list
-        monkeypatch.setattr(daily_run, "MAX_HASH_FILTER", 0)
+        monkeypatch.setattr(spark_io, "MAX_HASH_FILTER", 0)
     lines = [SALES_HEADER] + [
         BAD_LINES[n][0] if n in BAD_LINES else sales_line(n) for n in range(2, LINES + 1)
     ]

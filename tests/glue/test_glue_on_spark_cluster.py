@@ -38,11 +38,11 @@ from benchmarks.spark_event_log import event_log_file, executors_added, read_eve
 from deploy.artifacts import glue_script_objects
 from local.data.synthetic_sales import write_synthetic_lake
 from local.process_group import stop_process_group
-from tests.glue.lake_helpers import run_day
+from local.repo import REPO_ROOT
+from tests.support.lake import run_day
 
 pytestmark = pytest.mark.cluster
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).parent
 DAYS = ("2024-01-01", "2024-01-02")
 # Table folder -> partition column, for every Parquet table the job writes.

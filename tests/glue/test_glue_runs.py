@@ -17,8 +17,9 @@ import pytest
 from sales_etl_job import main
 
 from local.data.synthetic_sales import write_recipe_sample_lake, write_synthetic_lake
+from local.repo import REPO_ROOT
 from sales_job.daily_run import SalesEtlError
-from tests.glue.lake_helpers import (
+from tests.support.lake import (
     SALES_HEADER,
     data_files,
     output_dir,
@@ -31,7 +32,6 @@ from tests.glue.lake_helpers import (
     write_sales,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("daily_sales", "customer_daily", "customer_metrics", "quarantine")
 PER_DAY_TABLES = ("daily_sales", "customer_daily", "quarantine")
 

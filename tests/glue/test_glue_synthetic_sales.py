@@ -10,7 +10,7 @@ from pathlib import Path
 
 from local.data import synthetic_sales as gen
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS
-from tests.glue.lake_helpers import run_day
+from tests.support.lake import run_day
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sales_job.aggregates import (
     daily_sales,
     quarantined_rows,
 )
+from sales_job.args import JobArgs
 from sales_job.contract import (
     CUSTOMER_COLUMNS,
     CUSTOMER_DAILY_SCHEMA,
@@ -25,8 +26,10 @@ from sales_job.contract import (
 )
 from sales_job.csv_lines import first_content_line, parse_lines, plan_header
 from sales_job.manifest import collect_line_counts
-from sales_job.validation import classify_sales, select_customers
-from tests.glue.lake_helpers import output_dir, read_partition, run_day
+from sales_job.run_context import RunContext
+from sales_job.spark_io import without_later_copies
+from sales_job.validation import check_rows, select_customers
+from tests.support.lake import output_dir, read_partition, run_day
 
 DAY = date(2024, 1, 15)
 LINES_DDL = "source_file STRING, _split_start BIGINT, _line_id BIGINT, raw_line STRING"
@@ -46,6 +49,12 @@ def parsed_lines(spark, header, *files: tuple[str, list[str]]):
 def numbered(classified):
     _counts, line_numbers = collect_line_counts(classified)
     return line_numbers.add_to(classified)
+
+
+def classified_rows(spark, lines, customers):
+    """Every line as the job classifies it (check_rows, then without_later_copies), numbered."""
+    with RunContext.start(spark, JobArgs(DAY, "file:///no-lake")) as ctx:
+        return numbered(without_later_copies(ctx, check_rows(lines, customers, DAY), [])).collect()
 
 
 def customers_df(spark, *rows: str):
@@ -71,10 +80,7 @@ def test_first_failing_check_wins(spark):
         ),
     )
     customers = customers_df(spark, "C001,Ann,a@x,2023-01-01,active")
-    got = {
-        r["line_number"]: r["reason"]
-        for r in numbered(classify_sales(lines, customers, DAY)).collect()
-    }
+    got = {r["line_number"]: r["reason"] for r in classified_rows(spark, lines, customers)}
     assert got == {
         1: None,
         2: Reason.INVALID_QUANTITY,
@@ -109,11 +115,11 @@ def test_money_is_decimal_and_amount_is_exact(spark):
     rows = [",".join(SALES_COLUMNS), "1,C001,P1,3,0.10,2024-01-15,North"]
     lines = parsed_lines(spark, SALES_COLUMNS, ("a.csv", rows))
     customers = customers_df(spark, "C001,Ann,a@x,2023-01-01,active")
-    [r] = (
-        classify_sales(lines, customers, DAY)
-        .where("reason is null and line_kind = 'row'")
-        .collect()
-    )
+    [r] = [
+        r
+        for r in classified_rows(spark, lines, customers)
+        if r["reason"] is None and r["line_kind"] == "row"
+    ]
     assert r["price"] == Decimal("0.10")
     assert r["amount"] == Decimal("0.30")  # 3 * 0.1 in floating point is 0.30000000000000004
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from local.aws_local import GLUE_ROLE, LAMBDA_ROLE
-from local.endpoint.call_log import Call
+from local.aws_local import GLUE_ROLE, LAMBDA_ROLE_PRINCIPAL
+from local.endpoint.http.call_log import Call
 from sales_etl.config import PipelineConfig
-from tests.iam.evaluation import UnsupportedPolicy, evaluate, statements_of
-from tests.iam.rendered_policies import render_role_policies
+from tests.support.iam.evaluation import UnsupportedPolicy, evaluate, statements_of
+from tests.support.iam.policies import render_role_policies
 
 BUCKET = "arn:aws:s3:::b"
 FOLDER_MARKER = Call(GLUE_ROLE, "s3:GetObject", f"{BUCKET}/out_$folder$")
@@ -101,7 +101,9 @@ def test_statements_no_call_used_are_reported() -> None:
 
 def test_the_template_renders_for_the_local_names() -> None:
     policies = render_role_policies(PipelineConfig())
-    lambda_statements = {s["Sid"]: s for p in policies[LAMBDA_ROLE] for s in p["Statement"]}
+    lambda_statements = {
+        s["Sid"]: s for p in policies[LAMBDA_ROLE_PRINCIPAL] for s in p["Statement"]
+    }
     assert lambda_statements["NotifyQuarantinedRows"]["Resource"] == (
         "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
     )

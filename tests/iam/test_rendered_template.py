@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from local.aws_local import ALERT_TOPIC, MWAA_EXECUTION_ROLE
-from local.endpoint.call_log import Call
+from local.endpoint.http.call_log import Call
 from sales_etl.config import PipelineConfig
-from tests.iam.evaluation import evaluate, statements_of
-from tests.iam.rendered_policies import render_role_policies
+from tests.support.iam.evaluation import evaluate, statements_of
+from tests.support.iam.policies import render_role_policies
 
 LOGS = "arn:aws:logs:us-east-1:123456789012:log-group"
 

@@ -13,13 +13,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from deploy.lambda_environment import VARIABLES as FUNCTION_ENVIRONMENT
 from lambdas.post_process.handler import (
     CheckFailedError,
     InvalidEventError,
     ManifestError,
     lambda_handler,
 )
+from sales_contract.lambda_environment import VARIABLES as FUNCTION_ENVIRONMENT
 
 REGION = "us-east-1"
 BUCKET = "sales-etl-test"
@@ -446,7 +446,7 @@ GOOD_URI = f"s3://{BUCKET}/{manifest_key()}"
         ),
         pytest.param(
             {"run_date": "2024-02-30", "manifest_uri": GOOD_URI},
-            "not a calendar date",
+            "event.run_date must be a real date",
             id="impossible-date",
         ),
         pytest.param({"run_date": RUN_DATE}, "event.manifest_uri", id="no-uri"),
@@ -460,30 +460,19 @@ GOOD_URI = f"s3://{BUCKET}/{manifest_key()}"
             "event.manifest_uri",
             id="no-key",
         ),
-        pytest.param(
-            {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": 1.5},
-            "event.max_quarantine_ratio",
-            id="ratio>1",
-        ),
-        pytest.param(
-            {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": -0.1},
-            "event.max_quarantine_ratio",
-            id="ratio<0",
-        ),
-        pytest.param(
-            {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": "abc"},
-            "event.max_quarantine_ratio",
-            id="ratio-text",
-        ),
-        pytest.param(
-            {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": True},
-            "event.max_quarantine_ratio",
-            id="ratio-bool",
-        ),
-        pytest.param(
-            {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": "nan"},
-            "event.max_quarantine_ratio",
-            id="ratio-nan",
+        *(
+            pytest.param(
+                {"run_date": RUN_DATE, "manifest_uri": GOOD_URI, "max_quarantine_ratio": ratio},
+                "event.max_quarantine_ratio",
+                id=f"ratio-{name}",
+            )
+            for name, ratio in [
+                (">1", 1.5),
+                ("<0", -0.1),
+                ("text", "abc"),
+                ("bool", True),
+                ("nan", "nan"),
+            ]
         ),
     ],
 )

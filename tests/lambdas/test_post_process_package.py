@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from deploy.artifacts import build_lambda_zip
-from tests.packaging.imports import imported_top_level_modules
+from local.repo import REPO_ROOT
+from tests.support.imports import imported_top_level_modules
 
-SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "post_process"
-# The Lambda runtime provides the standard library and boto3 (with botocore); nothing else.
-ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
+SOURCE = REPO_ROOT / "lambdas" / "post_process"
+# The Lambda runtime provides the standard library and boto3 (with botocore); the zip adds
+# the cross-runtime contract package.
+ALLOWED_THIRD_PARTY = {"boto3", "botocore", "sales_contract"}
 
 
 def test_function_imports_only_stdlib_and_boto3() -> None:
@@ -28,11 +31,17 @@ def test_function_imports_only_stdlib_and_boto3() -> None:
 def test_handler_string_resolves_from_the_zip_root(tmp_path: Path) -> None:
     archive = tmp_path / "function.zip"
     archive.write_bytes(build_lambda_zip(SOURCE))
-    # A fresh interpreter with only the zip on the path, as Lambda loads "handler.lambda_handler".
-    env = {**os.environ, "PYTHONPATH": str(archive)}
-    probe = "import handler; assert callable(handler.lambda_handler); print(handler.__file__)"
+    # A fresh interpreter with the zip and the installed packages (boto3) on the path, as
+    # Lambda loads "handler.lambda_handler". -S skips the venv's .pth files, which would put
+    # the checkout's own plugins/ (and its sales_contract) on the path too.
+    site_packages = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(archive), site_packages])}
+    probe = (
+        "import handler, sales_contract; assert callable(handler.lambda_handler); "
+        "print(handler.__file__); print(sales_contract.__file__)"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-S", "-c", probe],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -41,4 +50,7 @@ def test_handler_string_resolves_from_the_zip_root(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == str(archive / "handler.py")
+    assert result.stdout.split() == [
+        str(archive / "handler.py"),
+        str(archive / "sales_contract" / "__init__.py"),
+    ]

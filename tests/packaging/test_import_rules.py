@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.imports import imported_modules, top_level
+from local.repo import REPO_ROOT
+from tests.support.imports import imported_modules, top_level
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where the repo's code is imported from: the repo root (local/, deploy/, lambdas/, ...),
 # plugins/ (on sys.path on MWAA) and glue_scripts/ (on the Glue job's path).
 IMPORT_ROOTS = (".", "plugins", "glue_scripts")
-# Generic helpers under local/ that the endpoint shares with the local tools. They import no
-# pipeline code either: the endpoint rule checks their files too.
+# Generic helpers under local/ that the endpoint shares with the local tools: how a local
+# caller reaches the endpoint (region, fake keys, clients) and children in process groups (the
+# endpoint's, the Airflow stack's). They import no pipeline code either: the endpoint rule
+# checks their files too.
 ENDPOINT_SHARED_LOCAL_MODULES = ("local.aws_local", "local.process_group")
 
 
@@ -40,13 +42,18 @@ class Violation:
 RULES = {
     # The Glue job ships with its own package only; the Glue runtime provides pyspark and
     # awsglue (which the job imports only when present).
-    "glue_scripts": Rule(("glue_scripts",), ("sales_job",), frozenset({"pyspark", "awsglue"})),
-    # The Lambda zip holds lambdas/post_process alone.
-    "lambdas": Rule(("lambdas",), ()),
-    "dags": Rule(("dags",), ("sales_etl",)),
+    "glue_scripts": Rule(
+        ("glue_scripts",), ("sales_job", "sales_contract"), frozenset({"pyspark", "awsglue"})
+    ),
+    # The Lambda zip holds lambdas/post_process and the contract package.
+    "lambdas": Rule(("lambdas",), ("sales_contract",)),
+    "dags": Rule(("dags",), ("sales_etl", "sales_contract")),
     # MWAA gets plugins/ without local/, deploy/, tests/, the Glue job or the Lambda.
-    "plugins": Rule(("plugins",), ("sales_etl",)),
-    # The endpoint emulates AWS for any pipeline: it knows none of this one.
+    "plugins": Rule(("plugins",), ("sales_etl", "sales_contract")),
+    # Every runtime carries the contract, so it needs nothing but the standard library.
+    "contract": Rule(("plugins/sales_contract",), ("sales_contract",), frozenset()),
+    # The endpoint emulates AWS for any pipeline: it knows none of this one. The folder covers
+    # every service folder below it (s3/, glue_jobs/, glue_crawlers/, awslambda/, ...).
     "local_endpoint": Rule(
         ("local/endpoint", *(f"{m.replace('.', '/')}.py" for m in ENDPOINT_SHARED_LOCAL_MODULES)),
         ("local.endpoint", *ENDPOINT_SHARED_LOCAL_MODULES),
@@ -106,7 +113,16 @@ def assert_obeyed(name: str) -> None:
 
 
 def test_repo_modules_are_listed_from_the_tree() -> None:
-    expected = {"sales_etl", "sales_job", "local", "deploy", "lambdas", "dags", "tests"}
+    expected = {
+        "sales_etl",
+        "sales_contract",
+        "sales_job",
+        "local",
+        "deploy",
+        "lambdas",
+        "dags",
+        "tests",
+    }
     assert expected <= repo_modules(REPO_ROOT)
 
 
@@ -126,20 +142,35 @@ def test_plugins_import_only_their_own_package_from_the_repo() -> None:
     assert_obeyed("plugins")
 
 
+def test_the_contract_imports_only_itself_and_the_standard_library() -> None:
+    assert_obeyed("contract")
+
+
 def test_local_endpoint_imports_no_pipeline_code() -> None:
     assert_obeyed("local_endpoint")
+
+
+def test_the_endpoint_rule_checks_every_endpoint_folder_and_shared_module() -> None:
+    checked = set(files_of(RULES["local_endpoint"], REPO_ROOT))
+    endpoint_files = set((REPO_ROOT / "local" / "endpoint").rglob("*.py"))
+    assert {f.parent for f in endpoint_files} - {REPO_ROOT / "local" / "endpoint"}, "no folders?"
+    assert endpoint_files <= checked
+    shared = {REPO_ROOT / f"{m.replace('.', '/')}.py" for m in ENDPOINT_SHARED_LOCAL_MODULES}
+    assert shared <= checked
 
 
 # -- each rule catches a planted violation -------------------------------------------------
 
 SKELETON = (
     "plugins/sales_etl/__init__.py",
+    "plugins/sales_contract/__init__.py",
     "glue_scripts/sales_job/__init__.py",
     "glue_scripts/sales_etl_job.py",
     "lambdas/post_process/handler.py",
     "dags/sales_etl_dag.py",
     "local/__init__.py",
     "local/endpoint/__init__.py",
+    "local/endpoint/glue_crawlers/__init__.py",
     "deploy/__init__.py",
     "tests/__init__.py",
 )
@@ -178,6 +209,20 @@ SKELETON = (
             id="dags",
         ),
         pytest.param(
+            "contract",
+            "plugins/sales_contract/leaky.py",
+            "import json\nfrom . import rules\nfrom sales_etl.config import load_config\n",
+            "sales_etl.config.load_config",
+            id="contract-repo",
+        ),
+        pytest.param(
+            "contract",
+            "plugins/sales_contract/typed.py",
+            "import re\nimport pydantic\n",
+            "pydantic",
+            id="contract-third-party",
+        ),
+        pytest.param(
             "plugins",
             "plugins/sales_etl/leaky.py",
             "from .config import load_config\nimport tests.conftest\n",
@@ -186,11 +231,19 @@ SKELETON = (
         ),
         pytest.param(
             "local_endpoint",
-            "local/endpoint/leaky.py",
-            "from local.endpoint.csv_schema import merge_types\n"
-            "from local.process_group import stop_process_group\nfrom .. import demo\n",
+            "local/endpoint/glue_crawlers/leaky.py",
+            "from local.endpoint.glue_crawlers.csv_schema import merge_types\n"
+            "from ..s3.mirror import parse_s3_uri\nfrom local.aws_local import EndpointClients\n"
+            "from local.process_group import stop_process_group\nfrom ... import demo\n",
             "local.demo",
             id="local_endpoint",
+        ),
+        pytest.param(
+            "local_endpoint",
+            "local/process_group.py",
+            "import psutil\nfrom local.endpoint.state import current\nfrom local.demo import run\n",
+            "local.demo.run",
+            id="local_endpoint-shared-module",
         ),
     ],
 )

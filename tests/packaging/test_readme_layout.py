@@ -6,7 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from local.repo import REPO_ROOT
+
 TREE_LINE = re.compile(r"^(\S+)/\s{2,}\S")
 
 

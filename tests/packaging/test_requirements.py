@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from local.repo import REPO_ROOT
+
 CONSTRAINT = re.compile(
     r'^--constraint "https://raw\.githubusercontent\.com/apache/airflow/'
     r'constraints-(?P<airflow>[\d.]+)/constraints-(?P<python>3\.\d+)\.txt"$'

@@ -12,7 +12,7 @@ import pytest
 from sales_etl import alerts
 from sales_etl.config import load_config
 from sales_etl.failure_reasons import failure_reason
-from tests.plugins.recording_notifier import record_sns_notifications
+from tests.support.notifications import record_sns_notifications
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
 

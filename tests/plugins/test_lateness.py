@@ -18,7 +18,7 @@ import pytest
 
 from sales_etl import lateness
 from sales_etl.config import ConfigError
-from tests.plugins.recording_notifier import record_sns_notifications
+from tests.support.notifications import record_sns_notifications
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:sales-etl-alerts"
 QUEUED = datetime(2024, 1, 19, 2, 0, 3, tzinfo=UTC)

@@ -1,0 +1,225 @@
+"""Lambda invocations that run the deployed handler (patches moto's ``LambdaFunction.invoke``).
+
+Stock moto runs handlers in Docker (and only echoes the payload without it). Here the
+function's deployment zip, which moto keeps in memory, is unpacked once per CodeSha256 to
+``<work>/lambda/<sha256>/`` and the handler runs in a child process of ``sys.executable``.
+Note: the local interpreter is the project's Python (3.11), whatever ``Runtime`` says (e.g.
+python3.12); only pure-Python code and packages installed locally are available.
+
+The child gets the function's ``Environment.Variables`` plus the runtime's reserved variables,
+``AWS_ENDPOINT_URL`` = this endpoint and fake credentials. A RequestResponse invoke returns the
+handler's JSON (status 200); an exception or timeout returns 200 with
+``X-Amz-Function-Error: Unhandled`` and ``{"errorMessage", "errorType", "stackTrace"}``. The
+output (START/END/REPORT lines included) goes to CloudWatch Logs ``/aws/lambda/<name>``;
+``LogType=Tail`` returns its last 4 KiB base64-encoded. ``Event`` invokes run in the background.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+from moto.core.utils import utcnow
+
+from local.aws_local import LAMBDA_ROLE_ACCESS_KEY
+from local.endpoint import state as endpoint_state
+from local.endpoint.logs.log_streams import LogStreamWriter
+from local.endpoint.patching import Patcher
+from local.endpoint.state import EndpointState
+
+BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+INIT_GRACE_SECONDS = 10  # AWS allows 10 s for the init phase (imports) on top of the timeout
+TAIL_BYTES = 4096
+
+
+@dataclass
+class Invocation:
+    payload: bytes
+    error: bool
+    log_text: str
+
+
+def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
+    """Replacement for ``LambdaFunction.invoke`` (returns the response payload)."""
+    state = endpoint_state.current()
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    if invocation_type == "DryRun":
+        return b""
+    if invocation_type == "Event":
+        state.start_worker(
+            lambda: run_invocation(state, self, body), name=f"lambda-{self.function_name}"
+        )
+        return b""
+    result = run_invocation(state, self, body)
+    if result.error:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    tail = result.log_text.encode("utf-8")[-TAIL_BYTES:]
+    response_headers["x-amz-log-result"] = base64.b64encode(tail).decode("ascii")
+    response_headers["x-amz-executed-version"] = str(self.version)
+    return result.payload
+
+
+def run_invocation(state: EndpointState, fn: LambdaFunction, body: str | bytes) -> Invocation:
+    request_id = str(uuid.uuid4())
+    version = str(fn.version)
+    now = utcnow()
+    stream = f"{now:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
+    logs = LogStreamWriter(
+        fn.account_id,
+        fn.region,
+        fn.logs_group_name,
+        stream,
+        state.call_log,
+        LAMBDA_ROLE_ACCESS_KEY,
+    )
+    lines = [f"START RequestId: {request_id} Version: {version}"]
+    started = time.monotonic()
+    try:
+        payload, error, output, max_memory = _run_handler(
+            state, fn, body, request_id, version, stream
+        )
+    except Exception as exc:  # the endpoint itself failed to run the function
+        payload = _error_payload(f"{type(exc).__name__}: {exc}", "Runtime.LocalEndpointError")
+        error, output, max_memory = True, "", 0
+    duration_ms = (time.monotonic() - started) * 1000
+    lines += output.splitlines()
+    lines.append(f"END RequestId: {request_id}")
+    lines.append(
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {fn.memory_size} MB\t"
+        f"Max Memory Used: {max_memory} MB"
+    )
+    logs.write(lines)
+    return Invocation(payload=payload, error=error, log_text="\n".join(lines) + "\n")
+
+
+def _run_handler(
+    state: EndpointState,
+    fn: LambdaFunction,
+    body: str | bytes,
+    request_id: str,
+    version: str,
+    stream: str,
+) -> tuple[bytes, bool, str, int]:
+    if fn.package_type != "Zip":
+        message = "container-image functions are not supported by the local endpoint"
+        return _error_payload(message, "Runtime.Unsupported"), True, "", 0
+    if not str(fn.run_time or "").startswith("python"):
+        message = f"runtime {fn.run_time} is not supported locally (Python handlers only)"
+        return _error_payload(message, "Runtime.Unsupported"), True, "", 0
+    task_root = _unpack(state.work_dir, fn)
+    timeout = float(fn.timeout or 3)
+    env = _environment(state, fn, request_id, version, stream, task_root)
+    with tempfile.TemporaryDirectory(prefix="invoke-", dir=state.work_dir / "lambda") as tmp:
+        result_file = Path(tmp, "result.json")
+        # sys.executable is the project's local Python (3.11) even when the function's
+        # Runtime says python3.12: the handler must not rely on 3.12-only features.
+        proc = state.processes.spawn(
+            [sys.executable, str(BOOTSTRAP), str(task_root), fn.handler, str(result_file)],
+            cwd=task_root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        event = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        try:
+            output, _ = proc.communicate(event or b"{}", timeout=timeout + INIT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            state.processes.terminate(proc)
+            output, _ = proc.communicate()
+        finally:
+            state.processes.release(proc)
+        text = output.decode("utf-8", "replace")
+        if not result_file.exists():
+            status = proc.returncode
+            message = f"RequestId: {request_id} Error: Runtime exited with error: " + (
+                f"signal {-status}" if status < 0 else f"exit status {status}"
+            )
+            if status < 0 and state.stopping.is_set():
+                message += " (the local AWS endpoint was shut down)"
+            return _error_payload(message, "Runtime.ExitError"), True, text, 0
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+    if "error" in result:
+        return json.dumps(result["error"]).encode(), True, text, result.get("maxMemoryMB", 0)
+    return result["result"].encode(), False, text, result.get("maxMemoryMB", 0)
+
+
+def _environment(
+    state: EndpointState,
+    fn: LambdaFunction,
+    request_id: str,
+    version: str,
+    stream: str,
+    task_root: Path,
+) -> dict[str, str]:
+    env = {
+        name: os.environ[name]
+        for name in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+        if name in os.environ
+    }
+    env.update({k: str(v) for k, v in (fn.environment_vars or {}).items()})
+    env.update(
+        {
+            "_HANDLER": str(fn.handler),
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(fn.timeout or 3),
+            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "LOCAL_LAMBDA_FUNCTION_ARN": fn.function_arn,
+            "LOCAL_LAMBDA_REQUEST_ID": request_id,
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.update(state.child_env(fn.region, LAMBDA_ROLE_ACCESS_KEY))
+    return env
+
+
+def _unpack(work_dir: Path, fn: LambdaFunction) -> Path:
+    """The deployment package unpacked once per code hash (shared by later invokes)."""
+    if not fn.code_bytes:
+        raise ValueError(f"function {fn.function_name} has no deployment package")
+    target = work_dir / "lambda" / fn.code_digest
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
+    try:
+        with zipfile.ZipFile(BytesIO(fn.code_bytes)) as archive:
+            archive.extractall(staging)  # zipfile drops absolute and ".." member paths
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not target.is_dir():  # not a concurrent unpack of the same code
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _error_payload(message: str, error_type: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+def install(patcher: Patcher) -> None:
+    patcher.setattr(LambdaFunction, "invoke", _invoke)
