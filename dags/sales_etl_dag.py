@@ -21,9 +21,10 @@ from sales_contract.layout import PROCESSED_TABLES
 from sales_etl import glue_resources as glue
 from sales_etl import tasks
 from sales_etl.alerts import alert_on_failure
+from sales_etl.as_deployed import check_crawler, prepare_transform
 from sales_etl.lateness import alert_late_run
 from sales_etl.params import MANUAL_RUN_PARAMS
-from sales_etl.runtime import TEMPLATE_MACROS, apply_glue_job_sizing
+from sales_etl.runtime import TEMPLATE_MACROS
 
 PROCESSED_ASSETS = [Asset(name=f"sales_etl.{table}") for table in PROCESSED_TABLES]
 
@@ -78,7 +79,9 @@ with DAG(
     crawl_raw = GlueCrawlerOperator(
         task_id="crawl_raw",
         doc_md="Catalog the raw sales and customer snapshots.",
-        config=glue.raw_crawler_config(),
+        # The crawler as deployed, started by name: the DAG never creates or changes it.
+        config={"Name": "{{ pipeline_config().raw_crawler }}"},
+        pre_execute=check_crawler(glue.raw_crawler_definition),
         poll_interval=tasks.POLL_SECONDS,
         fail_on_already_running=False,
         execution_timeout=tasks.CRAWL_TIMEOUT,
@@ -87,21 +90,19 @@ with DAG(
     transform = GlueJobOperator(
         task_id="transform",
         doc_md="Run the Spark job for the day: validate, quarantine, aggregate, write manifest.",
+        # The job as deployed, started by name: its code, code-loading arguments and role are
+        # the stack's (checked before each run); the run sets only its sizing and arguments.
         job_name="{{ pipeline_config().glue_job }}",
-        job_desc="Sales ETL: one day of raw sales -> processed tables, quarantine, manifest",
-        script_location=glue.glue_script_location(),
-        iam_role_arn="{{ pipeline_config().glue_role_arn }}",
-        create_job_kwargs=glue.glue_job_definition(),
+        update_config=False,
         script_args=glue.glue_job_arguments(),
-        pre_execute=apply_glue_job_sizing,
-        concurrent_run_limit=1,
-        retry_limit=0,  # Airflow owns retries; a Glue-level retry would hide them
-        update_config=True,
+        pre_execute=prepare_transform,
         stop_job_run_on_kill=True,
         # A retry after a cleared or timed-out deferral re-attaches to the run still going.
         resume_glue_job_on_retry=True,
         deferrable=True,
-        verbose=True,
+        # verbose=False: the provider's verbose wait counts a STOPPED run as success and reads
+        # a log stream Glue 5.0 never writes; the plain waiter fails on STOPPED, ERROR, TIMEOUT.
+        verbose=False,
         waiter_delay=tasks.POLL_SECONDS,
         waiter_max_attempts=tasks.GLUE_MAX_POLLS,
         retries=tasks.GLUE_RETRIES,
@@ -111,7 +112,8 @@ with DAG(
     crawl_processed = GlueCrawlerOperator(
         task_id="crawl_processed",
         doc_md="Catalog the day's new processed partitions.",
-        config=glue.processed_crawler_config(),
+        config={"Name": "{{ pipeline_config().processed_crawler }}"},
+        pre_execute=check_crawler(glue.processed_crawler_definition),
         poll_interval=tasks.POLL_SECONDS,
         fail_on_already_running=False,
         execution_timeout=tasks.CRAWL_TIMEOUT,

@@ -23,7 +23,7 @@ import sales_contract
 from deploy.errors import DeployError
 from deploy.s3_objects import put_if_changed
 from deploy.shipping_rule import shippable_files
-from deploy.snapshot import read_bytes, snapshot
+from deploy.snapshot import snapshot
 from sales_contract.layout import GLUE_ENTRY_SCRIPT, GLUE_LIBRARY_ZIP, SCRIPTS_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -101,13 +101,26 @@ def contract_entries() -> dict[str, bytes]:
     return snapshot(named, CONTRACT_DIR)
 
 
-def zip_with_contract(source_dir: Path, members: list[Path], project_root: Path) -> bytes:
+def zip_with_contract(
+    source_dir: Path,
+    members: list[Path],
+    project_root: Path,
+    renamed: Mapping[str, Path] | None = None,
+) -> bytes:
     """Zip ``members`` named relative to ``source_dir``, plus the contract package.
 
-    Each file is read once (``deploy.snapshot``); a member that would shadow the contract's
-    copy is refused rather than silently dropped.
+    ``renamed`` adds files under the name given to each. Each file is read once
+    (``deploy.snapshot``); a member that would shadow another (the contract's copy, a renamed
+    file) is refused rather than silently dropped.
     """
     named = {path.relative_to(source_dir).as_posix(): path for path in members}
+    for name, path in (renamed or {}).items():
+        if name in named:
+            raise ArtifactError(
+                f"{source_dir / name} has the name the deploy gives {path.name} in the zip: "
+                "rename it"
+            )
+        named[name] = path
     contract = contract_entries()
     clash = sorted(set(named) & set(contract))
     if clash:
@@ -132,6 +145,25 @@ def build_lambda_zip(source_dir: Path, project_root: Path | None = None) -> byte
 
 
 # --------------------------------------------------------------------------- Glue scripts
+
+# The job's entry script travels inside the library zip under this module name, and the job's
+# ScriptLocation holds GLUE_LAUNCHER, which only runs it. A deploy then switches the job's code
+# by replacing one object, the zip, in one PUT: stopped at any point, it leaves Glue an old or
+# a new zip, never a new script beside an old library. The job definition still names the same
+# two keys (sales_contract.layout). The name differs from the launcher's own, which Glue runs
+# from a folder on sys.path.
+GLUE_ENTRY_MODULE = "sales_etl_job_entry"
+GLUE_LAUNCHER = f'''"""Glue job entry point, as published by `python -m deploy`.
+
+Runs the job's entry script (glue_scripts/{GLUE_ENTRY_SCRIPT}), which travels in the library
+zip of --extra-py-files as the module {GLUE_ENTRY_MODULE}: a deploy changes the job's code by
+replacing that one zip. This file never changes.
+"""
+
+import runpy
+
+runpy.run_module("{GLUE_ENTRY_MODULE}", run_name="__main__")
+'''.encode()
 
 
 @dataclass(frozen=True)
@@ -169,16 +201,17 @@ def glue_library_files(scripts_dir: Path, project_root: Path | None = None) -> l
 def publish_glue_scripts(
     s3: Any, bucket: str, scripts_dir: Path, prefix: str = SCRIPTS_PREFIX
 ) -> GlueScriptLocations:
-    """Upload the Glue entry script and a zip of its modules to ``s3://bucket/prefix``.
+    """Upload the Glue launcher and the zip of the entry script and its modules to
+    ``s3://bucket/prefix``.
 
-    The modules travel as one zip with a fixed name, so the job definition (and the DAG) name
+    The code travels as one zip with a fixed name, so the job definition (and the DAG) name
     one object whatever modules the job has; Glue puts ``--extra-py-files`` zips on the
     Python path. Unchanged objects are not re-uploaded.
     """
     objects = glue_script_objects(scripts_dir, prefix)
     uploaded: list[str] = []
     unchanged: list[str] = []
-    for key, body, content_type in objects:
+    for key, body, content_type in in_upload_order(objects):
         changed = put_if_changed(s3, bucket, key, body, content_type)
         (uploaded if changed else unchanged).append(key)
     if uploaded:
@@ -299,7 +332,8 @@ def publish_lambda(
 def glue_script_objects(
     scripts_dir: Path, prefix: str = SCRIPTS_PREFIX, project_root: Path | None = None
 ) -> list[tuple[str, bytes, str]]:
-    """The ``(key, body, content type)`` objects ``publish_glue_scripts`` writes, in order.
+    """The ``(key, body, content type)`` objects ``publish_glue_scripts`` writes: the job's
+    ScriptLocation (the launcher), then its ``--extra-py-files`` zip.
 
     Symlinks must resolve inside ``project_root`` (default: ``scripts_dir``).
     """
@@ -310,8 +344,16 @@ def glue_script_objects(
         raise ArtifactError(f"Glue entry script not found: {entry}")
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
     members = glue_library_files(scripts_dir, project_root)
-    library = zip_with_contract(scripts_dir, members, project_root)
+    library = zip_with_contract(
+        scripts_dir, members, project_root, renamed={f"{GLUE_ENTRY_MODULE}.py": entry}
+    )
     return [
-        (prefix + GLUE_ENTRY_SCRIPT, read_bytes(entry, project_root), "text/x-python"),
+        (prefix + GLUE_ENTRY_SCRIPT, GLUE_LAUNCHER, "text/x-python"),
         (prefix + GLUE_LIBRARY_ZIP, library, "application/zip"),
     ]
+
+
+def in_upload_order(objects: list[tuple[str, bytes, str]]) -> list[tuple[str, bytes, str]]:
+    """The library zip before the launcher: the deploy that first publishes the launcher must
+    not leave it beside an older zip that lacks the entry module."""
+    return sorted(objects, key=lambda obj: obj[0].endswith(GLUE_ENTRY_SCRIPT))

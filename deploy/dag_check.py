@@ -6,6 +6,12 @@ DAG code is untrusted here: the child gets none of the deployer's AWS settings o
 credentials, and every AWS SDK call it makes goes to a closed loopback port. The tree it loads
 is a staged copy of the bytes the deploy ships, so a module the selection leaves out shows up
 here as the import error MWAA would report.
+
+The child's ``sys.path`` is what an MWAA scheduler has: the standard library, the staged
+plugins, the installed packages and (Airflow adds it) the staged DAG folder. It runs isolated
+(``-I -S``): no ``PYTHON*`` variables, no current folder, and no ``.pth`` files, since the
+venv's ``sales_etl_paths.pth`` puts this checkout (``glue_scripts/``, the repo root) on every
+tool's path, and a DAG importing ``sales_job`` or ``local`` would load here and fail on MWAA.
 """
 
 from __future__ import annotations
@@ -18,12 +24,22 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deploy.errors import DeployError
 
+# Asked of the check's interpreter itself: a venv's packages are found by its site module,
+# which the isolated check does not run.
+_SITE_PACKAGES = "import json, site; print(json.dumps(site.getsitepackages()))"
+
 # Loaded by the child process; prints nothing on stdout we rely on (Airflow logs there).
+# argv: DAG folder, result file, plugins folder, site-packages folders (JSON).
 _CHILD = """
 import json, sys
+# Plugins first, as MWAA puts its unzipped plugins folder on the path; then the installed
+# packages, without their .pth files (see the module docstring).
+sys.path[:] = [sys.argv[3], *sys.path, *json.loads(sys.argv[4])]
+
 from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
 
@@ -80,11 +96,31 @@ def _child_env(home: Path, dags: Path, plugins: Path) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            # MWAA puts the unzipped plugins folder on sys.path; so does this.
-            "PYTHONPATH": str(plugins),
         }
     )
     return env
+
+
+def _run(python: str, args: list[str], timeout: float, **kwargs: Any) -> str:
+    """Run ``python -I <args>``; its stdout, or a DagCheckError saying why it failed."""
+    try:
+        proc = subprocess.run(
+            [python, "-I", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            **kwargs,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DagCheckError(f"DAG import check timed out after {timeout:.0f}s") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise DagCheckError(
+            f"DAG import check could not run with {python} (exit {proc.returncode}); "
+            f"is Airflow installed in it?\n{tail}"
+        )
+    return proc.stdout
 
 
 def check_dags_in_subprocess(
@@ -95,29 +131,16 @@ def check_dags_in_subprocess(
     timeout: float = 600,
 ) -> DagCheckResult:
     """Load the staged DAG tree with DagBag in a child Python; return its DAGs and errors."""
+    site_packages = _run(python, ["-c", _SITE_PACKAGES], timeout).strip()
     with tempfile.TemporaryDirectory(prefix="sales-etl-dag-check-") as tmp:
         root = Path(tmp).resolve()  # error paths come back resolved
         dags, plugins, home, out = root / "dags", root / "plugins", root / "home", root / "out"
         _stage(dag_files, dags)
         _stage(plugin_files, plugins)
         home.mkdir()
-        try:
-            proc = subprocess.run(
-                [python, "-c", _CHILD, str(dags), str(out)],
-                cwd=root,
-                env=_child_env(home, dags, plugins),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise DagCheckError(f"DAG import check timed out after {timeout:.0f}s") from exc
-        if proc.returncode != 0 or not out.is_file():
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise DagCheckError(
-                f"DAG import check could not run with {python} (exit {proc.returncode}); "
-                f"is Airflow installed in it?\n{tail}"
-            )
+        args = ["-S", "-c", _CHILD, str(dags), str(out), str(plugins), site_packages]
+        _run(python, args, timeout, cwd=root, env=_child_env(home, dags, plugins))
+        if not out.is_file():
+            raise DagCheckError(f"DAG import check with {python} wrote no result")
         result = json.loads(out.read_text())
     return DagCheckResult(tuple(result["dag_ids"]), dict(result["import_errors"]))

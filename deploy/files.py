@@ -14,7 +14,13 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from deploy.errors import DeployError
-from deploy.shipping_rule import AIRFLOW_IGNORE_FILE, never_ships, shippable_files, walk_inside
+from deploy.shipping_rule import (
+    AIRFLOW_IGNORE_FILE,
+    never_ships,
+    shippable_files,
+    shipped_name,
+    walk_inside,
+)
 from deploy.snapshot import read_text, snapshot
 
 
@@ -77,7 +83,7 @@ def dag_files(dags_dir: Path, project_root: Path | None = None) -> dict[str, Pat
                 continue
             if name != AIRFLOW_IGNORE_FILE and _ignored(path, False, rules):
                 continue
-            selected[path.relative_to(dags_dir).as_posix()] = path
+            selected[shipped_name(path, dags_dir)] = path
     return dict(sorted(selected.items()))
 
 

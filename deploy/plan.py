@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deploy.artifacts import code_sha256
+from deploy.artifacts import code_sha256, in_upload_order
 from deploy.errors import DeployError
 from deploy.mwaa import EnvFileSlot, MwaaEnvironment
 from deploy.s3_objects import (
@@ -175,7 +175,7 @@ def plan_code(
     lambda_zip: bytes,
 ) -> CodePlan:
     uploads, unchanged = [], []
-    for key, body, content_type in glue_objects:
+    for key, body, content_type in in_upload_order(glue_objects):
         if object_has_content(s3, targets.data_bucket, key, body):
             unchanged.append(key)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -22,13 +23,20 @@ _CONSTRAINT = re.compile(
 MWAA_DAGS_DIR = "/usr/local/airflow/dags/"
 # A deploy deleting more of its own objects than this needs --max-deletes.
 DEFAULT_MAX_DELETES = 5
+# botocore takes the region from AWS_DEFAULT_REGION or the profile's `region`; AWS_REGION,
+# which other AWS SDKs read, it ignores (botocore 1.42, configprovider: region).
+_NO_REGION = (
+    "no AWS region: pass --region, set AWS_DEFAULT_REGION, or set `region` in the profile "
+    "(AWS_PROFILE / --profile)"
+)
+_AWS_REGION_IGNORED = " (AWS_REGION is set, but boto3 does not read it)"
 
 
 def check_session(session: Any) -> list[str]:
     """Region and working credentials; without them no other check can run."""
     problems = []
     if not session.region_name:
-        problems.append("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+        problems.append(_NO_REGION + (_AWS_REGION_IGNORED if os.environ.get("AWS_REGION") else ""))
     try:
         credentials = session.get_credentials()
     except BotoCoreError as exc:

@@ -3,7 +3,8 @@
 Caches, bytecode, version-control and hidden files, and tests stay on the developer's
 machine. The one hidden file that ships is ``.airflowignore``: Airflow reads it from the DAG
 folder and from plugins.zip. Symlinked folders are followed only while they stay inside the
-project root (``deploy.snapshot``), so none is silently left out.
+project root (``deploy.snapshot``), so none is silently left out. Every shipped name must be
+UTF-8 (``shipped_name``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,24 @@ def never_ships(name: str, is_dir: bool) -> bool:
     return name.startswith(".") or name.endswith(_NEVER_SHIPPED_SUFFIXES) or is_test_file(name)
 
 
+def shipped_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, the POSIX name it ships under (an S3 key, a zip member).
+
+    Both must be UTF-8. Python hands a file name in another encoding over with surrogate
+    escapes, which fail only when encoded at the upload: for the DAG folder that is after
+    UpdateEnvironment. Refused here instead, naming the file, before anything is written.
+    """
+    name = path.relative_to(root).as_posix()
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise SnapshotError(
+            f"{shown}: the file name is not UTF-8 (S3 keys and zip member names must be): rename it"
+        ) from None
+    return name
+
+
 def walk_inside(root: Path, project_root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
     """``os.walk`` of ``root`` following symlinked folders, each checked to stay in the project.
 
@@ -64,4 +83,5 @@ def shippable_files(root: Path, project_root: Path | None = None) -> list[Path]:
         files += [here / n for n in names if not never_ships(n, is_dir=False)]
     for path in files:
         check_inside(path, project_root)
+        shipped_name(path, root)
     return sorted(files)

@@ -3,6 +3,8 @@
 # to prepare the shared volumes; Airflow itself runs as the image's airflow user.
 #   - generates this stack's secrets once into the airflow-secrets volume (never committed)
 #   - writes the UI login: user admin, password $AIRFLOW_ADMIN_PASSWORD or a random one
+#   - writes the aws_default connection with the local AWS endpoint's URL and key, read from
+#     the endpoint's state file (a new key at every endpoint start, so rewritten every time)
 #   - migrates the metadata database
 set -euo pipefail
 
@@ -31,6 +33,9 @@ new_secret api_secret_key 'import secrets; print(secrets.token_urlsafe(32))'
 new_secret fernet_key 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'
 new_secret passwords.json 'import json, os, secrets
 print(json.dumps({"admin": os.environ.get("AIRFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)}))'
+
+python3 /opt/endpoint_connection.py /opt/endpoint/endpoint.json "$secrets/connections.json"
+chown "$uid:0" "$secrets/connections.json"
 
 as_airflow airflow db migrate
 

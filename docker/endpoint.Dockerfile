@@ -15,7 +15,8 @@ COPY requirements/dev.lock /tmp/dev.lock
 RUN pip install --no-cache-dir --no-deps --require-hashes -r /tmp/dev.lock \
     && rm /tmp/dev.lock
 
-RUN useradd --create-home --uid 1000 endpoint
+RUN useradd --create-home --uid 1000 endpoint \
+    && install -d -m 0700 -o endpoint /tmp/endpoint
 USER endpoint
 WORKDIR /opt/project
 # The same import roots as the venv's sales_etl_paths.pth (see README, Layout).
@@ -24,5 +25,7 @@ ENV PYTHONPATH=/opt/project:/opt/project/plugins:/opt/project/glue_scripts \
     SPARK_LOCAL_IP=127.0.0.1
 
 # Binds 127.0.0.1 (the endpoint refuses anything else): only containers sharing this
-# container's network namespace can reach it. See docker-compose.yaml.
-CMD ["python", "-m", "local.endpoint", "--port", "4599", "--work-dir", "/tmp/endpoint"]
+# container's network namespace can reach it. See docker-compose.yaml. /tmp/endpoint is a
+# volume there: a state file a killed endpoint left in it (an old key) goes first, so the
+# healthcheck sees only this start's.
+CMD ["sh", "-c", "rm -f /tmp/endpoint/endpoint.json && exec python -m local.endpoint --port 4599 --work-dir /tmp/endpoint"]

@@ -10,6 +10,7 @@ The transforms live in the sales_job package and never import awsglue.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import sys
@@ -21,11 +22,27 @@ from pyspark.sql import SparkSession
 from sales_job.args import resolve_job_args
 from sales_job.daily_run import SalesEtlError, run_sales_etl
 
+# Outside Glue (no awsglue library: a laptop), Spark would bind the driver to the machine's
+# address and serve its UI on *:4040 to the whole network. A local run stays on loopback.
+LOCAL_SPARK_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
+}
+
+
+def spark_session() -> SparkSession:
+    builder = SparkSession.builder.appName("sales_etl_job")
+    if importlib.util.find_spec("awsglue") is None:
+        for key, value in LOCAL_SPARK_CONF.items():
+            builder = builder.config(key, value)
+    return builder.getOrCreate()
+
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = resolve_job_args(sys.argv if argv is None else argv)
-    spark = SparkSession.builder.appName("sales_etl_job").getOrCreate()
+    spark = spark_session()
     try:
         manifest = run_sales_etl(spark, args)
     except SalesEtlError as exc:

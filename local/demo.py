@@ -19,15 +19,14 @@ from pathlib import Path
 
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
 from local.airflow.environment import airflow_environment, endpoint_variables
-from local.aws_local import EndpointClients
 from local.data.demo_lake import write_demo_lake
 from local.provision import seed
 from local.run_summary import catalog_tables, format_day, read_day
-from sales_etl.config import PipelineConfig
+from local.stack_config import local_config
 
 
 def run_demo(work_dir: Path, run_timeout: int) -> int:
-    cfg = PipelineConfig()
+    cfg = local_config()
     shutil.rmtree(work_dir, ignore_errors=True)
     logs = work_dir / "logs"
     started = time.monotonic()
@@ -37,7 +36,7 @@ def run_demo(work_dir: Path, run_timeout: int) -> int:
 
     with runner, start_endpoint(work_dir=work_dir / "endpoint", prewarm_spark=True) as endpoint:
         print(f"local AWS endpoint: {endpoint.url}")
-        aws = EndpointClients(endpoint.url)
+        aws = endpoint.clients
         days = seed(aws, cfg, write_demo_lake)
         print(f"seeded s3://{cfg.bucket}/raw-data/ for {days[0]} .. {days[-1]}")
         # The Glue driver warms up while Airflow starts; the first run should not pay for it.
@@ -46,7 +45,7 @@ def run_demo(work_dir: Path, run_timeout: int) -> int:
         succeeded = 0
         s3 = aws.client("s3")
         requests = [DagRunRequest(day) for day in days]
-        runs = runner.run(endpoint_variables(endpoint.url), requests, run_timeout)
+        runs = runner.run(endpoint_variables(endpoint.clients), requests, run_timeout)
         for day, result in zip(days, runs, strict=False):
             if result.ok:
                 succeeded += 1

@@ -1,6 +1,6 @@
 """Stand up what the infrastructure stack provides on AWS, on the local endpoint, and seed it.
 
-    python -m local.provision [--endpoint-url http://127.0.0.1:4599]
+    python -m local.provision [--endpoint-file .local-run/endpoint/endpoint.json]
 
 ``provision`` creates the bucket, the two IAM roles and two SNS topics (the Lambda's notices,
 the DAG's failure alerts), then publishes the Glue
@@ -32,9 +32,16 @@ from deploy.artifacts import (
 )
 from local.aws_local import ALERT_TOPIC, REGION, EndpointClients
 from local.data.demo_lake import write_demo_lake
+from local.endpoint_file import DEFAULT_PATH, endpoint_for_command
 from local.repo import REPO_ROOT
+from local.stack_config import local_config
 from sales_contract.lambda_environment import post_process_environment
 from sales_etl.config import PipelineConfig
+from sales_etl.glue_resources import (
+    glue_job_definition,
+    processed_crawler_definition,
+    raw_crawler_definition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,6 @@ log = logging.getLogger(__name__)
 LAMBDA_EXECUTION_ROLE_NAME = "sales-etl-post-process"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 GLUE_SERVICE = "glue.amazonaws.com"
-DEFAULT_ENDPOINT_URL = "http://127.0.0.1:4599"
 
 Written = TypeVar("Written")
 
@@ -83,6 +89,29 @@ def ensure_log_group(logs: Any, name: str) -> None:
         logs.create_log_group(logGroupName=name)
 
 
+def ensure_glue_job_and_crawlers(glue: Any, cfg: PipelineConfig) -> None:
+    """Create or update the job and crawlers from their definitions, as the stack does on AWS.
+
+    The DAG only starts them (``sales_etl.as_deployed`` checks them against the same
+    definitions before each run).
+    """
+    job = glue_job_definition(cfg)
+    try:
+        glue.get_job(JobName=job["Name"])
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_job(**job)
+    else:
+        update = {key: value for key, value in job.items() if key != "Name"}
+        glue.update_job(JobName=job["Name"], JobUpdate=update)
+    for crawler in (raw_crawler_definition(cfg), processed_crawler_definition(cfg)):
+        try:
+            glue.get_crawler(Name=crawler["Name"])
+        except glue.exceptions.EntityNotFoundException:
+            glue.create_crawler(**crawler)
+        else:
+            glue.update_crawler(**crawler)
+
+
 def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     """Create or update everything the DAG expects to exist before its first run."""
     s3 = aws.client("s3")
@@ -97,6 +126,7 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     ensure_log_group(aws.client("logs"), f"/aws/lambda/{cfg.lambda_function}")
 
     publish_glue_scripts(s3, cfg.bucket, REPO_ROOT / "glue_scripts")
+    ensure_glue_job_and_crawlers(aws.client("glue"), cfg)
     lambda_arn = publish_lambda(
         aws.client("lambda"),
         cfg.lambda_function,
@@ -106,7 +136,7 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
         environment=post_process_environment(topic_arn, cfg.max_quarantine_ratio),
         waiter_delay=1,
     )
-    log.info("provisioned s3://%s, Glue job code and Lambda %s", cfg.bucket, lambda_arn)
+    log.info("provisioned s3://%s, the Glue job and crawlers, Lambda %s", cfg.bucket, lambda_arn)
 
 
 def seed(
@@ -129,19 +159,25 @@ def seed(
     return written
 
 
-def seed_demo_lake(endpoint_url: str) -> list[str]:
+def seed_demo_lake(endpoint: EndpointClients) -> list[str]:
     """Provision the endpoint and upload the demo lake; returns its days, in order."""
-    return seed(EndpointClients(endpoint_url), PipelineConfig(), write_demo_lake)
+    return seed(endpoint, local_config(), write_demo_lake)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.provision", description="Provision and seed a running endpoint."
     )
-    parser.add_argument("--endpoint-url", default=DEFAULT_ENDPOINT_URL)
+    parser.add_argument(
+        "--endpoint-file",
+        type=Path,
+        default=DEFAULT_PATH,
+        help="the running endpoint's state file, with its URL and key (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
-    days = seed_demo_lake(args.endpoint_url)
-    print(f"provisioned {args.endpoint_url}; seeded sales days {days[0]} .. {days[-1]}")
+    endpoint = endpoint_for_command(args.endpoint_file)
+    days = seed_demo_lake(endpoint)
+    print(f"provisioned {endpoint.url}; seeded sales days {days[0]} .. {days[-1]}")
     return 0
 
 

@@ -7,9 +7,11 @@ on decimal money, computed per day so no run re-reads history.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -17,7 +19,10 @@ from sales_job.contract import (
     CUSTOMER_DAILY_SCHEMA,
     CUSTOMER_METRICS_SCHEMA,
     DAILY_SALES_SCHEMA,
+    MAX_MONEY,
+    MONEY_SQL_TYPE,
     QUARANTINE_SCHEMA,
+    Reason,
 )
 from sales_job.csv_lines import LINE_KIND_ROW
 from sales_job.validation import passed_checks
@@ -27,9 +32,23 @@ def valid_rows(classified: DataFrame) -> DataFrame:
     return classified.where(passed_checks())
 
 
+# Tags the message of a sum too large for the output's money type (raised inside a Spark task,
+# so it reaches the driver inside Spark's error text; money_overflow finds it there).
+MONEY_OVERFLOW = "money overflow:"
+
+
 def quarantined_rows(classified: DataFrame, run_date: date) -> DataFrame:
-    """Every rejected row with its reason and raw line, so nothing is lost."""
+    """Every rejected row with its reason and raw line, so nothing is lost.
+
+    A raw line that is not UTF-8 text, or cut at the length limit, is written as text (each
+    malformed byte shown as U+FFFD) and as its exact bytes in raw_base64.
+    """
     rows = classified.where((F.col("line_kind") == LINE_KIND_ROW) & F.col("reason").isNotNull())
+    inexact = F.col("reason").isin(Reason.INVALID_UTF8, Reason.LINE_TOO_LONG)
+    raw_bytes = F.col("raw_line").cast("binary")
+    rows = rows.withColumn("raw_base64", F.when(inexact, F.base64(raw_bytes))).withColumn(
+        "raw_line", F.when(inexact, F.decode(raw_bytes, "UTF-8")).otherwise(F.col("raw_line"))
+    )
     return _conform(rows.withColumn("order_date", F.lit(run_date)), QUARANTINE_SCHEMA)
 
 
@@ -51,6 +70,10 @@ def daily_sales(by_customer_region: DataFrame, run_date: date) -> DataFrame:
         F.sum("orders").alias("daily_orders"),
         F.count("customer_id").alias("unique_customers"),
     )
+    revenue = _fits_money(
+        "daily_revenue", "daily_sales daily_revenue of region", "region", run_date
+    )
+    totals = totals.withColumn("daily_revenue", revenue)
     return _conform(totals.withColumn("order_date", F.lit(run_date)), DAILY_SALES_SCHEMA)
 
 
@@ -66,7 +89,10 @@ def customer_daily(
         F.sum("spent").alias("spent"),
         F.sum("orders").alias("orders"),
     )
-    named = totals.join(customers.select("customer_id", "name", "status"), "customer_id", "left")
+    spent = _fits_money("spent", "customer_daily spent of customer", "customer_id", run_date)
+    named = totals.withColumn("spent", spent).join(
+        customers.select("customer_id", "name", "status"), "customer_id", "left"
+    )
     return _conform(named.withColumn("order_date", F.lit(run_date)), CUSTOMER_DAILY_SCHEMA)
 
 
@@ -81,11 +107,35 @@ def customer_metrics(daily_history: DataFrame, customers: DataFrame, as_of: date
         F.sum("spent").alias("total_spent"),
         F.sum("orders").alias("total_orders"),
     )
+    total = _fits_money(
+        "total_spent", "customer_metrics total_spent of customer", "customer_id", as_of
+    )
+    totals = totals.withColumn("total_spent", total)
     named = totals.join(customers.select("customer_id", "name", "status"), "customer_id", "left")
     metrics = named.withColumn(
         "avg_order_value", F.round(F.col("total_spent") / F.col("total_orders"), 2)
     ).withColumn("as_of_date", F.lit(as_of))
     return _conform(metrics, CUSTOMER_METRICS_SCHEMA)
+
+
+def _fits_money(column: str, what: str, key: str, day: date) -> Column:
+    """`column`, a sum; one too large for the output's money type fails the task, naming it
+    (Spark's cast would write NULL instead). Amounts are positive: so are their sums."""
+    value = F.col(column)
+    message = F.concat(
+        F.lit(f"{MONEY_OVERFLOW} {what} "),
+        F.col(key),
+        F.lit(f" as of {day} is "),
+        value.cast("string"),
+        F.lit(f", over the largest {MONEY_SQL_TYPE} value {MAX_MONEY}"),
+    )
+    return F.when(value > F.lit(Decimal(MAX_MONEY)), F.raise_error(message)).otherwise(value)
+
+
+def money_overflow(error: BaseException) -> str | None:
+    """The money overflow an error reports (a Spark error quotes the task's message), if any."""
+    found = re.search(f"{re.escape(MONEY_OVERFLOW)} (.*?{re.escape(MAX_MONEY)})", str(error))
+    return found.group(1) if found else None
 
 
 def _conform(df: DataFrame, schema: StructType) -> DataFrame:

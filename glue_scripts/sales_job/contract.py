@@ -39,13 +39,21 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
 # DECIMAL(18,2) (an 8-byte integer in Parquet).
 PRICE_TYPE = DecimalType(10, 2)
 MONEY_TYPE = DecimalType(18, 2)
+MONEY_SQL_TYPE = "DECIMAL(18,2)"  # as messages name it
+MAX_MONEY = "9999999999999999.99"  # the largest MONEY_TYPE value: a larger sum fails the day
 MAX_QUANTITY_DIGITS = 6
 MAX_PRICE_INTEGER_DIGITS = 8
+# A line longer than this (in bytes, its terminator not counted) is quarantined without being
+# parsed, its raw line cut to this length: real lines are under a kilobyte, and one line is
+# held whole in memory by the reader and by every step that reads its text.
+MAX_LINE_BYTES = 1024 * 1024
 
 
 class Reason:
     """Why a sales row was quarantined. Checked in this order; the first failing check wins."""
 
+    LINE_TOO_LONG = "line_too_long"  # over MAX_LINE_BYTES: not parsed, raw line truncated
+    INVALID_UTF8 = "invalid_utf8"  # not UTF-8 text: raw bytes kept in raw_base64
     BAD_HEADER = "bad_header"  # the file's header does not name exactly SALES_COLUMNS
     WRONG_COLUMN_COUNT = "wrong_column_count"  # not exactly 7 CSV fields (or broken quoting)
     MISSING_FIELD = "missing_field"  # a field is empty or blank
@@ -59,6 +67,8 @@ class Reason:
     DUPLICATE_ORDER_ID = "duplicate_order_id"  # a valid row with this order_id came earlier
 
     ALL: tuple[str, ...] = (
+        LINE_TOO_LONG,
+        INVALID_UTF8,
         BAD_HEADER,
         WRONG_COLUMN_COUNT,
         MISSING_FIELD,
@@ -111,6 +121,9 @@ QUARANTINE_SCHEMA = StructType(
         StructField("line_number", LongType(), False),
         StructField("order_id", StringType(), True),
         StructField("raw_line", StringType(), False),
+        # The raw line's exact bytes, base64, when raw_line cannot hold them: invalid_utf8
+        # (raw_line shows each bad byte as U+FFFD) and line_too_long (its first bytes only).
+        StructField("raw_base64", StringType(), True),
         StructField("order_date", DateType(), False),
     ]
 )

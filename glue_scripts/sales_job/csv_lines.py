@@ -8,6 +8,10 @@ line with its file and position; fields are then split with Spark's own CSV pars
 No step needs the lines in one place: a file's header is read once on the driver (its first
 non-blank line), a line's kind follows from its own text, and line numbers come from one small
 aggregate per file split. So the files are read once, in parallel splits, with no shuffle.
+
+A line is kept as the reader's bytes: one that is not UTF-8 is never decoded (decoding would
+turn each bad byte into U+FFFD, and two different ids into one), and one over the length
+limit is neither parsed nor kept whole, so no step holds more than the limit of it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from sales_job.contract import Reason
 from sales_job.frames import empty_frame
+from sales_job.lake_fs import literal_path
 
 LINE_KIND_HEADER = "header"
 LINE_KIND_BLANK = "blank"
@@ -53,9 +58,12 @@ def is_blank(line: str) -> bool:
     return line.strip(" ") == ""
 
 
-def first_content_line(lines: Iterable[str]) -> str | None:
-    """The first non-blank line, without a leading UTF-8 byte order mark; None if none."""
+def first_content_line(lines: Iterable[str | None]) -> str | None:
+    """The first non-blank line, without a leading UTF-8 byte order mark; None if none, or if
+    that line is over the length limit (None from LakeFs.lines: it is no header)."""
     for line in lines:
+        if line is None:
+            return None
         if not is_blank(line):
             return line.removeprefix(BOM)
     return None
@@ -102,7 +110,8 @@ def read_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:
         raise ValueError(f"file names must be unique, got {sorted(names)}")
     if not file_uris:
         return empty_frame(spark, LINES_SCHEMA)
-    return spark.read.text(list(file_uris)).select(
+    # Spark expands a path as a Hadoop glob: escaped, each is read as the one file it names.
+    return spark.read.text([literal_path(uri) for uri in file_uris]).select(
         _decoded_file_name().alias("source_file"),
         F.col("_metadata.file_block_start").alias("_split_start"),
         # Within one split, lines come in file order and the id grows by one per line.
@@ -117,12 +126,14 @@ def _decoded_file_name() -> Column:
 
 
 def parse_lines(
-    lines: DataFrame, plans: Mapping[str, HeaderPlan], header: Sequence[str]
+    lines: DataFrame, plans: Mapping[str, HeaderPlan], header: Sequence[str], max_line_bytes: int
 ) -> DataFrame:
     """Classify each line and split it into one trimmed string column per header name.
 
     `plans` holds each file's HeaderPlan (see plan_header). Adds `line_kind` (header | blank |
-    row) and `csv_error`: `bad_header` for every row of a file whose header is missing or
+    row) and `csv_error`, in this order: `line_too_long` for a line over `max_line_bytes`
+    (always a row, never parsed, its raw_line cut to that many bytes), `invalid_utf8` for a
+    row that is not UTF-8, `bad_header` for every row of a file whose header is missing or
     names a column that is missing, unknown or repeated, `wrong_column_count` for a line that
     is not len(header) fields. Fields are read by the file's header names. Empty fields
     become null. Position columns are kept, for line numbers and first-copy order.
@@ -130,6 +141,9 @@ def parse_lines(
     field_names = [f"_f{i}" for i in range(len(header))]
     schema_ddl = ", ".join(f"{n} STRING" for n in [*field_names, "_corrupt"])
     raw = F.col("raw_line")
+    # Every step below that reads a line's text comes after this test, in a CASE that stops
+    # at the first true branch: a long line is measured, cut, and never copied whole.
+    too_long = F.octet_length(raw) > max_line_bytes
     text = F.when(raw.startswith(BOM), F.expr("substring(raw_line, 2)")).otherwise(raw)
     file = F.col("source_file")
     header_text = _lookup({f: plan.text for f, plan in plans.items()}, file, "string")
@@ -140,11 +154,12 @@ def parse_lines(
     file_positions = _lookup(positions, file, "array<int>")
 
     line_kind = (
-        F.when(F.trim(text) == "", LINE_KIND_BLANK)
+        F.when(too_long, LINE_KIND_ROW)
+        .when(F.trim(text) == "", LINE_KIND_BLANK)
         .when(text == header_text, LINE_KIND_HEADER)  # null (no header) never matches
         .otherwise(LINE_KIND_ROW)
     )
-    is_row = F.col("line_kind") == LINE_KIND_ROW
+    is_row = (F.col("line_kind") == LINE_KIND_ROW) & ~too_long
     # A line without quotes splits exactly as the CSV parser would split it, much faster.
     quoted = text.contains('"')
     csv_fields = F.from_csv(text, schema_ddl, CSV_OPTIONS)
@@ -157,7 +172,9 @@ def parse_lines(
         F.size("_split") != len(header)
     )
     csv_error = (
-        F.when(~is_row, F.lit(None).cast("string"))
+        F.when(too_long, Reason.LINE_TOO_LONG)
+        .when(~is_row, F.lit(None).cast("string"))
+        .when(~_is_utf8(raw), Reason.INVALID_UTF8)
         .when(file_positions.isNull(), Reason.BAD_HEADER)
         .when(wrong_count, Reason.WRONG_COLUMN_COUNT)
     )
@@ -172,11 +189,23 @@ def parse_lines(
         fields.append(_clean(F.element_at(values, at)).alias(name))
     return parsed.select(
         *POSITION_COLUMNS,
-        "raw_line",
+        F.when(too_long, _first_bytes(raw, max_line_bytes)).otherwise(raw).alias("raw_line"),
         "line_kind",
         csv_error.alias("csv_error"),
         *fields,
     )
+
+
+def _is_utf8(text: Column) -> Column:
+    """The reader's bytes are UTF-8 when decoding and re-encoding them changes nothing (the
+    JVM's decoder turns each malformed sequence into U+FFFD, whose bytes differ)."""
+    return text.cast("binary") == F.encode(text, "UTF-8")
+
+
+def _first_bytes(text: Column, count: int) -> Column:
+    """The first `count` bytes, as a string of those bytes (maybe ending inside a character).
+    The character cut comes first, so a long line is never copied whole."""
+    return F.substring(F.substring(text, 1, count).cast("binary"), 1, count).cast("string")
 
 
 def _lookup(by_key: Mapping[str, object], key: Column, sql_type: str) -> Column:

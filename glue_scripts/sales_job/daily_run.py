@@ -3,7 +3,8 @@
 The run's story and its failure checks; listing the lake (lake_listing), Spark reads and
 writes (spark_io) and customer_metrics history (metrics_history) live next door, every step
 gets the one RunContext. Order of work:
-  1. list the sales partition and pick the latest customer snapshot <= run_date;
+  1. list the sales partition and pick the latest complete customer snapshot <= run_date
+     (failing if either holds a sub-folder or a file name Hadoop cannot read);
   2. read each file's header on the driver, then parse + check every sales line (cached: the
      files are read once, twice on a day that repeats an order id), find repeated order ids,
      count in one action;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -27,13 +29,22 @@ from sales_job.aggregates import (
     customer_daily,
     customer_region_totals,
     daily_sales,
+    money_overflow,
     quarantined_rows,
     valid_rows,
 )
 from sales_job.args import JobArgs
-from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS
+from sales_job.contract import CUSTOMER_COLUMNS, MAX_MONEY, MONEY_SQL_TYPE, SALES_COLUMNS
 from sales_job.lake_fs import Entry
-from sales_job.lake_listing import Snapshot, data_files, find_snapshot, metrics_days_after
+from sales_job.lake_listing import (
+    SKIP_SUB_FOLDER,
+    SKIP_UNREADABLE,
+    Folder,
+    Snapshot,
+    find_snapshot,
+    folder_contents,
+    metrics_days_after,
+)
 from sales_job.manifest import LineCounts, collect_line_counts, manifest_json
 from sales_job.metrics_history import metrics_history, rebuild_later_metrics, write_metrics
 from sales_job.run_context import RunContext
@@ -93,6 +104,8 @@ def _process_day(ctx: RunContext) -> None:
     snapshot = find_snapshot(ctx, day)
     ctx.report.customers_uri = snapshot.uri if snapshot else None
     sales_files = _sales_files(ctx)
+    if snapshot:
+        _require_readable(ctx, snapshot.uri, snapshot.folder)
 
     size_shuffles(ctx, [*sales_files, *(snapshot.files if snapshot else [])])
     with spark_step(ctx.spark, "read the customer snapshot"):
@@ -105,6 +118,7 @@ def _process_day(ctx: RunContext) -> None:
         counts, line_numbers = collect_line_counts(classified)
     ctx.report.counts = counts
     log.info("run_date %s: %s rows in, %s valid", day, counts.rows_in, counts.rows_valid)
+    _require_listed(ctx, counts.files_read, sales_files)
 
     overwrite_partition(
         ctx.fs,
@@ -116,20 +130,61 @@ def _process_day(ctx: RunContext) -> None:
     snapshot = _check_day(ctx, counts, snapshot)
     later = _later_metrics_days(ctx)
     by_region = ctx.cache(customer_region_totals(valid_rows(classified)), sales_files)
-    _write_processed(ctx, by_region, customers, no_rows=counts.rows_valid == 0)
-    rebuild_later_metrics(ctx, later, {snapshot.snapshot_date: customers})
+    try:
+        _write_processed(ctx, by_region, customers, no_rows=counts.rows_valid == 0)
+        rebuild_later_metrics(ctx, later, {snapshot.snapshot_date: customers})
+    except Exception as exc:
+        # A running total of customer_metrics too large to write: a stated cause, named.
+        if cause := money_overflow(exc):
+            raise _failure(day, f"{cause}; customer_metrics cannot hold it") from exc
+        raise
 
 
 def _sales_files(ctx: RunContext) -> list[Entry]:
-    """The day's sales files (the manifest lists them); the run fails when there are none."""
+    """The day's sales files (the manifest lists them and what it skipped); the run fails
+    when there are none, or when the partition holds what the run cannot read."""
     sales_uri = ctx.layout.sales_partition(ctx.day)
-    files = data_files(ctx, sales_uri)
+    folder = folder_contents(ctx, sales_uri)
+    files = folder.files
     ctx.report.input_files = [(e.name, e.size) for e in files]
+    ctx.report.skipped_files = folder.skipped
+    _require_readable(ctx, sales_uri, folder)
     if not files:
         ctx.fs.delete(ctx.layout.quarantine_partition(ctx.day))  # no rows, so none rejected
         what = "contains no data files" if ctx.fs.exists(sales_uri) else "does not exist"
         raise _failure(ctx.day, f"no sales partition: {sales_uri} {what}")
     return files
+
+
+def _require_readable(ctx: RunContext, folder_uri: str, folder: Folder) -> None:
+    """Fail, naming them, for what a folder holds that the run would otherwise not read:
+    files in sub-folders (a second batch, a Spark-style `x.csv/` folder) and file names a
+    Hadoop path cannot carry. Hidden entries are skipped, as Spark skips them."""
+    if sub_folders := folder.names(SKIP_SUB_FOLDER):
+        raise _failure(
+            ctx.day,
+            f"{folder_uri} holds sub-folders, whose files the job does not read: "
+            f"{', '.join(sub_folders)}; move their files into {folder_uri} or remove them",
+        )
+    if unreadable := folder.names(SKIP_UNREADABLE):
+        raise _failure(
+            ctx.day,
+            f"{folder_uri} holds files whose names a Hadoop path cannot carry (a ':'): "
+            f"{', '.join(map(repr, unreadable))}; rename them",
+        )
+
+
+def _require_listed(ctx: RunContext, files_read: frozenset[str], listed: list[Entry]) -> None:
+    """Lines came from exactly the listed files, each a line at least unless it is empty: no
+    path was read as a glob of other files (read_lines escapes them; this proves it)."""
+    unlisted = sorted(files_read - {e.name for e in listed})
+    unread = [e.name for e in listed if e.size and e.name not in files_read]
+    if unlisted or unread:
+        raise _failure(
+            ctx.day,
+            f"the files read are not the files listed in {ctx.layout.sales_partition(ctx.day)}:"
+            f" read but not listed {unlisted}, listed but not read {unread}",
+        )
 
 
 def _check_day(ctx: RunContext, counts: LineCounts, snapshot: Snapshot | None) -> Snapshot:
@@ -144,8 +199,13 @@ def _check_day(ctx: RunContext, counts: LineCounts, snapshot: Snapshot | None) -
             f"(min_rows); files seen: {seen}; the day's processed partitions are unchanged",
         )
     if snapshot is None:
+        skipped = "".join(
+            f"; skipped {uri} ({why})" for uri, why in ctx.report.skipped_snapshots.items()
+        )
         raise _failure(
-            day, f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
+            day,
+            f"no customer snapshot with snapshot_date <= {day} under {layout.customers_root}"
+            + skipped,
         )
     if not snapshot.files:
         raise _failure(day, f"customer snapshot {snapshot.uri} contains no data files")
@@ -163,6 +223,14 @@ def _check_day(ctx: RunContext, counts: LineCounts, snapshot: Snapshot | None) -
             f"{args.max_quarantine_ratio}); reasons {counts.reasons}; "
             f"rejected rows are in {layout.quarantine_partition(day)}",
         )
+    # Amounts are positive, so no region's or customer's sum exceeds the day's total.
+    if counts.total_revenue > Decimal(MAX_MONEY):
+        raise _failure(
+            day,
+            f"total revenue {counts.total_revenue} of {sales_uri} is over the largest "
+            f"{MONEY_SQL_TYPE} value {MAX_MONEY}: daily_sales and customer_daily cannot hold "
+            "it; the day's processed partitions are unchanged",
+        )
     return snapshot
 
 
@@ -177,9 +245,10 @@ def _later_metrics_days(ctx: RunContext) -> list[tuple[date, Snapshot]]:
         if snapshot is None or not snapshot.files:
             raise _failure(
                 ctx.day,
-                f"cannot rebuild customer_metrics as of {as_of}: no customer snapshot with "
-                f"files on or before it under {ctx.layout.customers_root}",
+                f"cannot rebuild customer_metrics as of {as_of}: no complete customer snapshot "
+                f"with files on or before it under {ctx.layout.customers_root}",
             )
+        _require_readable(ctx, snapshot.uri, snapshot.folder)
         later.append((as_of, snapshot))
     return later
 

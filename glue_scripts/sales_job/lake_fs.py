@@ -15,6 +15,12 @@ from urllib.parse import urlparse
 from pyspark.sql import SparkSession
 
 LINE_READER_BUFFER = 4096  # bytes
+# Hadoop reads a path given to Spark as a glob: these characters would match other files
+# (`sales[1].csv` reads `sales1.csv`), so a listed file's path is escaped before it is read.
+GLOB_CHARACTERS = frozenset("\\[]{}*?")
+# Hadoop names a file's checksum `.<name>.crc` and parses that as a path: with a ':' it is a
+# URI scheme and the read fails. Such a name cannot be read reliably: the run refuses it.
+UNREADABLE_NAME_CHARACTERS = frozenset(":")
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,10 @@ class Entry:
     uri: str
     is_dir: bool
     size: int
+
+    @property
+    def hidden(self) -> bool:
+        return is_hidden(self.name)
 
 
 def normalize_base_uri(data_uri: str) -> str:
@@ -38,6 +48,12 @@ def normalize_base_uri(data_uri: str) -> str:
 def is_hidden(name: str) -> bool:
     # Same rule as Spark's file listing, plus the S3 console's "folder" marker objects.
     return name.startswith(("_", ".")) or name.endswith("$folder$")
+
+
+def literal_path(uri: str) -> str:
+    """`uri` as a path Hadoop's glob expansion reads as exactly that file (a backslash
+    escapes the next character in a Hadoop glob)."""
+    return "".join(f"\\{c}" if c in GLOB_CHARACTERS else c for c in uri)
 
 
 class LakeFs:
@@ -57,8 +73,9 @@ class LakeFs:
         fs, path = self._resolve(uri)
         return bool(fs.exists(path))
 
-    def list(self, uri: str) -> list[Entry]:
-        """Visible children of a folder, sorted by name; [] when the folder does not exist."""
+    def list(self, uri: str, *, hidden: bool = False) -> list[Entry]:
+        """Visible children of a folder (every child with `hidden`), sorted by name; [] when
+        the folder does not exist."""
         fs, path = self._resolve(uri)
         if not fs.exists(path):
             return []
@@ -66,14 +83,16 @@ class LakeFs:
         for status in fs.listStatus(path):
             child = status.getPath()
             name = child.getName()
-            if is_hidden(name):
+            if is_hidden(name) and not hidden:
                 continue
             is_dir = bool(status.isDirectory())
             entries.append(Entry(name, child.toString(), is_dir, 0 if is_dir else status.getLen()))
         return sorted(entries, key=lambda e: e.name)
 
-    def lines(self, uri: str) -> Iterator[str]:
-        """The file's lines as Spark's text reader splits them (LF, CRLF or CR; decompressed).
+    def lines(self, uri: str, max_line_bytes: int) -> Iterator[str | None]:
+        """The file's lines as Spark's text reader splits them (LF, CRLF or CR; decompressed),
+        decoded as UTF-8 (an invalid byte becomes U+FFFD); None for a line longer than
+        `max_line_bytes`, which is skipped without being held.
 
         Lazy: reading the first few lines reads only the first few kilobytes.
         """
@@ -89,8 +108,9 @@ class LakeFs:
         try:
             reader = self._jvm.org.apache.hadoop.util.LineReader(stream, LINE_READER_BUFFER)
             line = self._jvm.org.apache.hadoop.io.Text()
-            while reader.readLine(line) > 0:
-                yield line.toString()
+            # Keeps at most one byte over the limit of a line, and consumes the rest of it.
+            while reader.readLine(line, max_line_bytes + 1, 2**31 - 1) > 0:
+                yield None if line.getLength() > max_line_bytes else line.toString()
         finally:
             stream.close()
 

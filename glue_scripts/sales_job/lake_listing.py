@@ -1,5 +1,6 @@
-"""What the lake holds: a folder's data files, the customer snapshot used for a day, and the
-dated partitions of customer_daily and customer_metrics. Listings only, nothing is read."""
+"""What the lake holds: a folder's data files (and what is not read, with why), the customer
+snapshot used for a day, and the dated partitions of customer_daily and customer_metrics.
+Listings only, nothing is read."""
 
 from __future__ import annotations
 
@@ -7,32 +8,76 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sales_job.lake_fs import Entry, LakeFs
+from sales_job.lake_fs import UNREADABLE_NAME_CHARACTERS, Entry, LakeFs
 from sales_job.run_context import RunContext
+
+# Why a folder's entry is not read (the manifest's `input_files.skipped`).
+SKIP_MARKER = "completion_marker"  # the producer's marker: the folder is complete
+SKIP_HIDDEN = "hidden"  # a name starting with '_' or '.' (as Spark skips them), or $folder$
+SKIP_SUB_FOLDER = "sub_folder"  # not read: the run fails, naming it
+SKIP_UNREADABLE = "unreadable_name"  # a name Hadoop paths cannot carry: the run fails
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A data folder: the files read, and every other entry as (name, why), a folder's name
+    ending with '/'. Sub-folders and unreadable names fail the run (lake_checks)."""
+
+    files: list[Entry]
+    skipped: list[tuple[str, str]]
+
+    def names(self, reason: str) -> list[str]:
+        return [name for name, why in self.skipped if why == reason]
 
 
 @dataclass(frozen=True)
 class Snapshot:
     snapshot_date: date
     uri: str
-    files: list[Entry]
+    folder: Folder
+
+    @property
+    def files(self) -> list[Entry]:
+        return self.folder.files
 
 
-def data_files(ctx: RunContext, folder_uri: str) -> list[Entry]:
-    """The folder's visible files (no sub-folders); [] when the folder does not exist."""
-    return [e for e in ctx.fs.list(folder_uri) if not e.is_dir]
+def folder_contents(ctx: RunContext, folder_uri: str) -> Folder:
+    """The folder's entries, sorted by name; no files when the folder does not exist."""
+    marker = ctx.args.completion_marker
+    files, skipped = [], []
+    for entry in ctx.fs.list(folder_uri, hidden=True):
+        name = entry.name + "/" if entry.is_dir else entry.name
+        if entry.name == marker and not entry.is_dir:
+            skipped.append((name, SKIP_MARKER))
+        elif entry.hidden:
+            skipped.append((name, SKIP_HIDDEN))
+        elif entry.is_dir:
+            skipped.append((name, SKIP_SUB_FOLDER))
+        elif UNREADABLE_NAME_CHARACTERS & set(entry.name):
+            skipped.append((name, SKIP_UNREADABLE))
+        else:
+            files.append(entry)
+    return Folder(files, skipped)
 
 
 def find_snapshot(ctx: RunContext, day: date) -> Snapshot | None:
-    """The latest snapshot_date=YYYY-MM-DD folder on or before `day`."""
+    """The latest complete snapshot_date=YYYY-MM-DD folder on or before `day`.
+
+    Complete: it holds the completion marker (with no marker rule, every folder is). A newer
+    folder without it is still being uploaded: it is skipped, and the manifest names it.
+    """
     dated = _dated_dirs(ctx.fs, ctx.layout.customers_root, "snapshot_date")
-    eligible = [(d, uri) for d, uri in dated if d <= day]
-    if not eligible:
-        return None
-    snapshot_date, found_uri = max(eligible)
-    return Snapshot(
-        snapshot_date, ctx.layout.customer_snapshot(snapshot_date), data_files(ctx, found_uri)
-    )
+    marker = ctx.args.completion_marker
+    for snapshot_date, found_uri in sorted(dated, reverse=True):
+        if snapshot_date > day:
+            continue
+        folder = folder_contents(ctx, found_uri)
+        uri = ctx.layout.customer_snapshot(snapshot_date)
+        if marker and SKIP_MARKER not in {why for _name, why in folder.skipped}:
+            ctx.report.skip_snapshot(uri, f"no completion marker {marker}")
+            continue
+        return Snapshot(snapshot_date, uri, folder)
+    return None
 
 
 def customer_daily_dirs_before(ctx: RunContext, day: date) -> list[tuple[date, str]]:

@@ -31,6 +31,7 @@ class LineCounts:
     header_lines: int = 0
     blank_lines: int = 0
     files_with_rows: frozenset[str] = frozenset()
+    files_read: frozenset[str] = frozenset()  # every file a line came from
 
     @property
     def rows_quarantined(self) -> int:
@@ -83,6 +84,7 @@ def collect_line_counts(classified: DataFrame) -> tuple[LineCounts, LineNumbers]
         header_lines=header,
         blank_lines=blank,
         files_with_rows=frozenset(files_with_rows),
+        files_read=frozenset(file for file, _start in splits),
     )
     numbers = LineNumbers.from_splits((f, s, n, i) for (f, s), (n, i) in splits.items())
     return counts, numbers
@@ -99,6 +101,8 @@ class ManifestBuilder:
     customers_uri: str | None = None
     snapshot: dict[str, Any] | None = None
     input_files: list[tuple[str, int]] = field(default_factory=list)  # (name, size)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+    skipped_snapshots: dict[str, str] = field(default_factory=dict)  # uri -> why
     counts: LineCounts = field(default_factory=LineCounts)
     rebuilt_metrics: list[str] = field(default_factory=list)  # later days, in date order
 
@@ -132,10 +136,18 @@ class ManifestBuilder:
                 "count": len(self.input_files),
                 "empty": [name for name, size in self.input_files if not size],
                 "without_rows": without_rows,
+                "skipped": [{"name": n, "reason": why} for n, why in self.skipped_files],
             },
             "lines": {"header": counts.header_lines, "blank": counts.blank_lines},
             "customer_snapshot": self.snapshot,
+            "skipped_snapshots": [
+                {"uri": uri, "reason": why} for uri, why in sorted(self.skipped_snapshots.items())
+            ],
         }
+
+    def skip_snapshot(self, uri: str, why: str) -> None:
+        """A snapshot newer than the one used, not used (the same may be met twice)."""
+        self.skipped_snapshots[uri] = why
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:

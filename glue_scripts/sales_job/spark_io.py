@@ -85,17 +85,18 @@ def read_parsed_lines(
     ctx: RunContext, file_uris: Sequence[str], header: Sequence[str]
 ) -> DataFrame:
     """parse_lines over read_lines of files of one folder, with each file's header plan."""
-    plans = _header_plans(ctx.fs, file_uris, header)
-    return parse_lines(read_lines(ctx.spark, file_uris), plans, header)
+    max_bytes = ctx.args.max_line_bytes
+    plans = _header_plans(ctx.fs, file_uris, header, max_bytes)
+    return parse_lines(read_lines(ctx.spark, file_uris), plans, header, max_bytes)
 
 
 def _header_plans(
-    fs: LakeFs, file_uris: Sequence[str], header: Sequence[str]
+    fs: LakeFs, file_uris: Sequence[str], header: Sequence[str], max_line_bytes: int
 ) -> dict[str, HeaderPlan]:
     """Each file's header, from its first non-blank line: a few kilobytes read on the driver."""
     plans = {}
     for uri in file_uris:
-        with closing(fs.lines(uri)) as lines:
+        with closing(fs.lines(uri, max_line_bytes)) as lines:
             plans[fs.name(uri)] = plan_header(first_content_line(lines), header)
     return plans
 

@@ -18,6 +18,8 @@ import logging
 import math
 import os
 import re
+from contextlib import closing, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +41,11 @@ logger.setLevel(logging.INFO)
 SUPPORTED_SCHEMA_VERSIONS = frozenset({MANIFEST_SCHEMA_VERSION})
 
 _S3_URI_RE = re.compile(r"^s3://([^/]+)/(.+)$")
+# A manifest is a few KiB; one far larger is not the job's, and read whole it could exhaust
+# the function's memory before any check ran.
+MAX_MANIFEST_BYTES = 1024 * 1024
+# CloudWatch rejects metric values outside -2^360..2^360 (PutMetricData, MetricDatum Value).
+MAX_METRIC_VALUE = Decimal(2) ** 360
 
 
 class PostProcessError(Exception):
@@ -63,20 +70,31 @@ class CheckFailedError(PostProcessError):
         super().__init__(f"run_date={run_date}: check '{check}' failed: {detail}")
 
 
+@dataclass(frozen=True)
+class RunFigures:
+    """A run's numbers, as its manifest states them once every check passed."""
+
+    rows_in: int
+    rows_valid: int
+    rows_quarantined: int
+    reasons: dict[str, int]
+    revenue: Decimal
+
+    @property
+    def ratio(self) -> float:
+        return self.rows_quarantined / self.rows_in
+
+
 # --------------------------------------------------------------------------- event / config
 
 
 def _parse_ratio(value: Any, source: str) -> float:
+    ratio = math.nan
     # bool is an int subclass; `true` as a ratio is a mistake, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidEventError(f"{source} must be a number between 0 and 1, got {value!r}")
-    try:
-        ratio = float(value)
-    except ValueError:
-        raise InvalidEventError(
-            f"{source} must be a number between 0 and 1, got {value!r}"
-        ) from None
-    if not math.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        with suppress(ValueError):
+            ratio = float(value)
+    if not 0.0 <= ratio <= 1.0:  # NaN fails every comparison
         raise InvalidEventError(f"{source} must be a number between 0 and 1, got {value!r}")
     return ratio
 
@@ -112,18 +130,34 @@ def parse_event(event: Any) -> tuple[str, str, str, float]:
     return run_date, bucket, key, ratio
 
 
+def expected_job_run(event: dict[str, Any]) -> str | None:
+    """The Glue run whose manifest this must be; None for a direct invocation that names none."""
+    if "job_run_id" not in event:
+        return None
+    value = event["job_run_id"]
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEventError(
+            f"event.job_run_id must be the id of the Glue run to check, got {value!r}"
+        )
+    return value
+
+
 # --------------------------------------------------------------------------- manifest
 
 
 def read_manifest(s3: Any, bucket: str, key: str) -> dict[str, Any]:
     uri = f"s3://{bucket}/{key}"
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        stream = s3.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in {"NoSuchKey", "NoSuchBucket", "404"}:
             raise ManifestError(f"manifest not found at {uri} ({code})") from exc
         raise ManifestError(f"cannot read manifest {uri}: {exc}") from exc
+    with closing(stream):
+        body = stream.read(MAX_MANIFEST_BYTES + 1)  # one byte more tells "too large"
+    if len(body) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"manifest {uri} is larger than 1 MiB: not a manifest the job writes")
     try:
         manifest = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -160,23 +194,24 @@ def _reasons(manifest: dict[str, Any], uri: str) -> dict[str, int]:
 
 def _revenue(manifest: dict[str, Any], uri: str) -> Decimal:
     value = manifest["total_revenue"]
-    error = ManifestError(f"manifest {uri}: total_revenue must be a decimal, got {value!r}")
+    revenue = Decimal("NaN")
     # The job writes a decimal string so no precision is lost on the way; accept plain numbers.
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise error
-    try:
-        revenue = Decimal(str(value))
-    except InvalidOperation:
-        raise error from None
-    if not revenue.is_finite():
-        raise error
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        with suppress(InvalidOperation):
+            revenue = Decimal(str(value))
+    # Sales are never negative (the job quarantines non-positive prices), and the figure is
+    # published as a metric, which CloudWatch refuses beyond 2^360.
+    if not (revenue.is_finite() and 0 <= revenue <= MAX_METRIC_VALUE):
+        raise ManifestError(
+            f"manifest {uri}: total_revenue must be a decimal from 0 to 2^360, got {value!r}"
+        )
     return revenue
 
 
 def check_manifest(
-    manifest: dict[str, Any], run_date: str, uri: str
-) -> tuple[int, int, int, dict[str, int], Decimal]:
-    """Run the integrity checks; return (rows_in, rows_valid, rows_quarantined, reasons, revenue).
+    manifest: dict[str, Any], run_date: str, uri: str, job_run_id: str | None = None
+) -> RunFigures:
+    """Run the integrity checks; return the run's figures.
 
     These checks guard the numbers themselves, so they run before anything is published.
     """
@@ -190,20 +225,23 @@ def check_manifest(
         raise CheckFailedError(
             run_date, "run_date", f"manifest {uri} is for run_date {manifest['run_date']!r}"
         )
+    if job_run_id is not None and manifest.get("job_run_id") != job_run_id:
+        # A manifest an earlier run of the day left behind says nothing about this run.
+        raise CheckFailedError(
+            run_date,
+            "job_run_id",
+            f"manifest {uri} was written by Glue run {manifest.get('job_run_id')!r}, "
+            f"not by run {job_run_id!r} that this pipeline run started",
+        )
     if manifest["status"] != "succeeded":
         error = manifest.get("error") or "no error message"
         raise CheckFailedError(
             run_date, "status", f"Glue job reported status {manifest['status']!r}: {error}"
         )
 
-    _require(
-        manifest,
-        ("rows_in", "rows_valid", "rows_quarantined", "quarantine_reasons", "total_revenue"),
-        uri,
-    )
-    rows_in = _count(manifest, "rows_in", uri)
-    rows_valid = _count(manifest, "rows_valid", uri)
-    rows_quarantined = _count(manifest, "rows_quarantined", uri)
+    counts = ("rows_in", "rows_valid", "rows_quarantined")
+    _require(manifest, (*counts, "quarantine_reasons", "total_revenue"), uri)
+    rows_in, rows_valid, rows_quarantined = (_count(manifest, key, uri) for key in counts)
     reasons = _reasons(manifest, uri)
     revenue = _revenue(manifest, uri)
 
@@ -225,34 +263,24 @@ def check_manifest(
             "quarantine_reasons",
             f"reasons sum to {sum(reasons.values())} but rows_quarantined is {rows_quarantined}",
         )
-    return rows_in, rows_valid, rows_quarantined, reasons, revenue
+    return RunFigures(rows_in, rows_valid, rows_quarantined, reasons, revenue)
 
 
 # --------------------------------------------------------------------------- side effects
 
 
-def publish_metrics(
-    cloudwatch: Any,
-    namespace: str,
-    pipeline: str,
-    *,
-    rows_in: int,
-    rows_valid: int,
-    rows_quarantined: int,
-    ratio: float,
-    revenue: Decimal,
-) -> None:
+def publish_metrics(cloudwatch: Any, namespace: str, pipeline: str, figures: RunFigures) -> None:
     # Timestamp is "now", not the run date: CloudWatch rejects data points older than two
     # weeks, and backfills process old days. The run date is in the logs and the summary.
     # No RunDate dimension either: one metric per day would be a new (billed) metric daily.
     now = datetime.now(UTC)
     dims = [{"Name": "Pipeline", "Value": pipeline}]
     values = [
-        ("RowsIn", float(rows_in), "Count"),
-        ("RowsValid", float(rows_valid), "Count"),
-        ("RowsQuarantined", float(rows_quarantined), "Count"),
-        ("QuarantineRatio", ratio, "None"),
-        ("Revenue", float(revenue), "None"),
+        ("RowsIn", float(figures.rows_in), "Count"),
+        ("RowsValid", float(figures.rows_valid), "Count"),
+        ("RowsQuarantined", float(figures.rows_quarantined), "Count"),
+        ("QuarantineRatio", figures.ratio, "None"),
+        ("Revenue", float(figures.revenue), "None"),
     ]
     cloudwatch.put_metric_data(
         Namespace=namespace,
@@ -268,20 +296,18 @@ def notify_quarantine(
     topic_arn: str,
     pipeline: str,
     run_date: str,
+    figures: RunFigures,
     *,
-    rows_in: int,
-    rows_quarantined: int,
-    ratio: float,
     threshold: float,
-    reasons: dict[str, int],
     manifest: dict[str, Any],
     manifest_uri: str,
 ) -> None:
+    rows_in, rows_quarantined, ratio = figures.rows_in, figures.rows_quarantined, figures.ratio
     exceeded = ratio > threshold
     subject = f"[{pipeline}] {run_date}: {rows_quarantined} of {rows_in} rows quarantined"
     if exceeded:
         subject += " (threshold exceeded)"
-    by_count = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    by_count = sorted(figures.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     outputs = manifest.get("outputs")
     quarantine_uri = outputs.get("quarantine") if isinstance(outputs, dict) else None
     lines = [
@@ -307,6 +333,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         # summary line would be dropped.
         logging.basicConfig(level=logging.INFO)
     run_date, bucket, key, threshold = parse_event(event)
+    job_run_id = expected_job_run(event)
     uri = f"s3://{bucket}/{key}"
     namespace = os.environ.get(env.METRIC_NAMESPACE) or env.METRIC_NAMESPACE_VALUE
     pipeline = os.environ.get(env.PIPELINE_NAME) or env.PIPELINE_NAME_VALUE
@@ -316,70 +343,54 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     # (AWS_ENDPOINT_URL for the local endpoint) and tests can mock before the first call.
     session = boto3.session.Session()
     manifest = read_manifest(session.client("s3"), bucket, key)
-    rows_in, rows_valid, rows_quarantined, reasons, revenue = check_manifest(
-        manifest, run_date, uri
-    )
-    ratio = rows_quarantined / rows_in if rows_in else 0.0
+    figures = check_manifest(manifest, run_date, uri, job_run_id)
 
     # Metrics and the notification go out before the ratio check: a day over the threshold is
     # exactly the day someone needs to see the ratio on a dashboard and get the message.
-    publish_metrics(
-        session.client("cloudwatch"),
-        namespace,
-        pipeline,
-        rows_in=rows_in,
-        rows_valid=rows_valid,
-        rows_quarantined=rows_quarantined,
-        ratio=ratio,
-        revenue=revenue,
-    )
-    notified = False
-    if rows_quarantined > 0 and topic_arn:
+    publish_metrics(session.client("cloudwatch"), namespace, pipeline, figures)
+    notified = figures.rows_quarantined > 0 and bool(topic_arn)
+    if notified:
         notify_quarantine(
             session.client("sns"),
             topic_arn,
             pipeline,
             run_date,
-            rows_in=rows_in,
-            rows_quarantined=rows_quarantined,
-            ratio=ratio,
+            figures,
             threshold=threshold,
-            reasons=reasons,
             manifest=manifest,
             manifest_uri=uri,
         )
-        notified = True
 
     logger.info(
         "post_process run_date=%s rows_in=%d rows_valid=%d rows_quarantined=%d "
         "quarantine_ratio=%.4f threshold=%.4f revenue=%s notified=%s",
         run_date,
-        rows_in,
-        rows_valid,
-        rows_quarantined,
-        ratio,
+        figures.rows_in,
+        figures.rows_valid,
+        figures.rows_quarantined,
+        figures.ratio,
         threshold,
-        revenue,
+        figures.revenue,
         notified,
     )
-    if ratio > threshold:
+    if figures.ratio > threshold:
         raise CheckFailedError(
             run_date,
             "quarantine_ratio",
-            f"{rows_quarantined}/{rows_in} rows quarantined = {ratio:.4f} "
+            f"{figures.rows_quarantined}/{figures.rows_in} rows quarantined = {figures.ratio:.4f} "
             f"> max_quarantine_ratio {threshold:.4f}",
         )
 
     return {
         "run_date": run_date,
         "job_run_id": manifest.get("job_run_id"),
-        "rows_in": rows_in,
-        "rows_valid": rows_valid,
-        "rows_quarantined": rows_quarantined,
-        "quarantine_ratio": ratio,
+        "rows_in": figures.rows_in,
+        "rows_valid": figures.rows_valid,
+        "rows_quarantined": figures.rows_quarantined,
+        "quarantine_ratio": figures.ratio,
         "max_quarantine_ratio": threshold,
-        "quarantine_reasons": reasons,
-        "total_revenue": str(revenue),
+        "quarantine_reasons": figures.reasons,
+        "total_revenue": str(figures.revenue),
         "notified": notified,
         "checks": "passed",
     }

@@ -28,6 +28,7 @@ from local.airflow.stack_settings import (
     port_is_free,
     shell_exports,
     stack_environment,
+    write_private,
 )
 from local.endpoint import DEFAULT_PORT, EndpointError, start_endpoint
 from local.provision import seed_demo_lake
@@ -102,10 +103,12 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
         return 2
     with endpoint:
         print(f"local AWS endpoint: {endpoint.url}", flush=True)
-        days = seed_demo_lake(endpoint.url)
-        env = stack_environment(endpoint.url, settings)
+        days = seed_demo_lake(endpoint.clients)
+        env = stack_environment(endpoint.clients, settings)
         env_file = work / "env.sh"
-        env_file.write_text(shell_exports(endpoint.url, settings))
+        # It holds the endpoint's key: readable by the developer only, like the endpoint's own
+        # state file (work/endpoint/endpoint.json).
+        write_private(env_file, shell_exports(endpoint.clients, settings))
         print("starting Airflow (db migrate, then 4 components; about a minute)...", flush=True)
         stack = AirflowStack(settings, env, logs)
         try:

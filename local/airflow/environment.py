@@ -1,7 +1,7 @@
 """Point an unchanged Airflow and DAG, and plain boto3 processes, at the local AWS endpoint.
 
-The only difference from MWAA is the ``aws_default`` connection (it carries the endpoint URL)
-and a throwaway AIRFLOW_HOME; the DAG, its config keys and its operators are the same.
+The only difference from MWAA is the ``aws_default`` connection (it carries the endpoint URL
+and key) and a throwaway AIRFLOW_HOME; the DAG, its config keys and its operators are the same.
 """
 
 from __future__ import annotations
@@ -13,41 +13,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from local.aws_local import ALERT_TOPIC, FAKE_CREDENTIALS, REGION, aws_connection
+from local.aws_local import REGION, EndpointClients, aws_connection
 from local.repo import REPO_ROOT
-from sales_etl.config import LOCAL_ACCOUNT_ID
+from local.stack_config import LOCAL_CONFIG_VARIABLE
 
 # Local runs alert the topic local/provision.py creates, unless the overrides say otherwise.
-LOCAL_ALERT_TOPIC_ARN = f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT_ID}:{ALERT_TOPIC}"
 
 
-def aws_client_environment(endpoint_url: str) -> dict[str, str]:
+def aws_client_environment(endpoint: EndpointClients) -> dict[str, str]:
     """Variables that point plain boto3 clients (and their subprocesses) at the endpoint."""
     return {
-        **FAKE_CREDENTIALS,
+        **endpoint.credentials(),
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ENDPOINT_URL": endpoint.url,
     }
 
 
-def endpoint_variables(endpoint_url: str) -> dict[str, str]:
+def endpoint_variables(endpoint: EndpointClients) -> dict[str, str]:
     """What points Airflow's ``aws_default`` connection and plain boto3 at the endpoint."""
     return {
-        **aws_client_environment(endpoint_url),
-        "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(endpoint_url),
+        **aws_client_environment(endpoint),
+        "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(endpoint),
     }
 
 
 def airflow_environment(
-    endpoint_url: str | None,
+    endpoint: EndpointClients | None,
     airflow_home: Path,
     config_overrides: Mapping[str, Any] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """A full process environment for ``airflow`` commands run against the local endpoint.
 
-    Without ``endpoint_url`` the endpoint's variables (``endpoint_variables``) are left out,
+    Without ``endpoint`` the endpoint's variables (``endpoint_variables``) are left out,
     for a process that gets them later.
     """
     env = dict(os.environ if base is None else base)
@@ -55,8 +54,8 @@ def airflow_environment(
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         env.pop(name, None)
     venv_bin = str(Path(sys.executable).parent)
-    if endpoint_url is not None:
-        env.update(endpoint_variables(endpoint_url))
+    if endpoint is not None:
+        env.update(endpoint_variables(endpoint))
     env.update(
         {
             "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
@@ -70,7 +69,7 @@ def airflow_environment(
             # Local crawls and jobs finish in seconds: poll their state often.
             "AIRFLOW__SALES_ETL__POLL_SECONDS": "0.2",
             "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(
-                {"alert_topic_arn": LOCAL_ALERT_TOPIC_ARN, **(config_overrides or {})}
+                {**LOCAL_CONFIG_VARIABLE, **(config_overrides or {})}
             ),
             "SPARK_LOCAL_IP": "127.0.0.1",
         }

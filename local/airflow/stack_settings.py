@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local.airflow.environment import airflow_environment
+from local.aws_local import EndpointClients
 
 LOOPBACK = "127.0.0.1"
 ADMIN_USER = "admin"
@@ -46,13 +47,13 @@ class StackSettings:
 
 
 def stack_environment(
-    endpoint_url: str,
+    endpoint: EndpointClients,
     settings: StackSettings,
     extra: Mapping[str, str] | None = None,
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The full environment for every component and CLI call of one local stack."""
-    env = airflow_environment(endpoint_url, settings.airflow_home, base=base)
+    env = airflow_environment(endpoint, settings.airflow_home, base=base)
     env.update(
         {
             # The API server (UI, REST API, Execution API) listens on loopback only; its
@@ -104,11 +105,8 @@ def ensure_password_file(path: Path) -> str:
         passwords = json.loads(path.read_text() or "{}")
         if passwords.get(ADMIN_USER):
             return str(passwords[ADMIN_USER])
-    path.parent.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps({ADMIN_USER: password}) + "\n")
+    write_private(path, json.dumps({ADMIN_USER: password}) + "\n")
     return password
 
 
@@ -122,12 +120,24 @@ def port_is_free(port: int) -> bool:
 
 
 def shell_exports(
-    endpoint_url: str, settings: StackSettings, extra: Mapping[str, str] | None = None
+    endpoint: EndpointClients, settings: StackSettings, extra: Mapping[str, str] | None = None
 ) -> str:
     """``export`` lines for the stack's own settings (never the caller's environment)."""
-    own = stack_environment(endpoint_url, settings, extra, base={})
+    own = stack_environment(endpoint, settings, extra, base={})
     path = own.pop("PATH").split(os.pathsep, 1)[0]  # the venv's bin folder, put first
-    lines = ["# Written by `make airflow`: this stack's Airflow settings; no secrets."]
+    lines = [
+        "# Written by `make airflow`: this stack's Airflow settings, with the local AWS",
+        "# endpoint's key (valid while that endpoint runs). Keep it private (mode 0600).",
+    ]
     lines.append(f'export PATH={shlex.quote(path)}:"$PATH"')
     lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(own.items())]
     return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (created 0600, never wider)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode on O_CREAT
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)

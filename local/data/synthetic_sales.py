@@ -8,6 +8,7 @@ Layout written under --out:
     raw-data/sales/order_date=YYYY-MM-DD/part-0000.csv
     raw-data/sales/order_date=YYYY-MM-DD/_SUCCESS          written last: the day is complete
     raw-data/customers/snapshot_date=YYYY-MM-DD/customers.csv
+    raw-data/customers/snapshot_date=YYYY-MM-DD/_SUCCESS  written last: the snapshot is complete
 
 A day's content depends only on (seed, day, sizes), never on which other days are generated,
 so day N of a 30-day lake is byte-identical to day N generated alone. Bad rows are injected on
@@ -193,7 +194,16 @@ def sales_file(base: Path, day: date, index: int = 0) -> Path:
 
 def mark_complete(base: Path, day: date) -> Path:
     """The producer's last write for a day: an empty completion marker beside its files."""
-    marker = sales_file(base, day).parent / DEFAULT_COMPLETION_MARKER
+    return _write_marker(sales_file(base, day).parent)
+
+
+def mark_snapshot_complete(base: Path, snapshot_date: date) -> Path:
+    """Likewise for a customer snapshot: the job uses none without its marker."""
+    return _write_marker(snapshot_file(base, snapshot_date).parent)
+
+
+def _write_marker(folder: Path) -> Path:
+    marker = folder / DEFAULT_COMPLETION_MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_bytes(b"")
     return marker
@@ -224,6 +234,7 @@ def write_synthetic_lake(
     root = Path(base)
     snap = snapshot_date or start
     write_csv(snapshot_file(root, snap), CUSTOMER_HEADER, synthetic_customers(customers, seed))
+    mark_snapshot_complete(root, snap)
     summary = LakeSummary(str(root), snap.isoformat(), customers)
     for offset in range(days):
         day = start + timedelta(days=offset)
@@ -248,6 +259,7 @@ def write_recipe_sample_lake(base: str | Path) -> LakeSummary:
     """The recipe's 10 orders, one partition per order_date, and its 7 customers."""
     root = Path(base)
     write_csv(snapshot_file(root, RECIPE_SNAPSHOT_DATE), CUSTOMER_HEADER, RECIPE_CUSTOMERS)
+    mark_snapshot_complete(root, RECIPE_SNAPSHOT_DATE)
     summary = LakeSummary(str(root), RECIPE_SNAPSHOT_DATE.isoformat(), len(RECIPE_CUSTOMERS))
     for day_text in sorted({row[5] for row in RECIPE_SALES}):
         rows = [row for row in RECIPE_SALES if row[5] == day_text]

@@ -1,24 +1,21 @@
 """``python -m local.endpoint [--port N] [--work-dir DIR]``: run the endpoint until stopped.
 
-Prints the endpoint URL on stdout. With ``--work-dir`` it also writes ``endpoint.json``
-(``{"pid", "url", "port", "host", "work_dir"}``) there, and removes it on exit. Runs until
-SIGINT or SIGTERM, then stops the Glue job and Lambda processes it started and the server.
+Prints the endpoint URL on stdout, and on stderr where its key is: the state file
+``endpoint.json`` in its work folder (``{"pid", "url", "port", "host", "work_dir", "region",
+"aws_access_key_id", "aws_secret_access_key"}``, 0600), removed on exit. Runs until SIGINT or
+SIGTERM, then stops the Glue job and Lambda processes it started and the server.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from local.aws_local import aws_connection
 from local.endpoint.server import DEFAULT_PORT, LOOPBACK, EndpointError, start_endpoint
-
-STATE_FILE = "endpoint.json"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -65,33 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    state_file = args.work_dir.resolve() / STATE_FILE if args.work_dir else None
-    try:
-        if state_file is not None:
-            state = {
-                "pid": os.getpid(),
-                "url": endpoint.url,
-                "port": endpoint.port,
-                "host": endpoint.host,
-                "work_dir": str(endpoint.work_dir),
-            }
-            tmp = state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state, indent=2) + "\n")
-            os.replace(tmp, state_file)
+    with endpoint:
         print(endpoint.url, flush=True)
+        # Never the key itself: terminals and container logs are kept and shared.
         print(
-            f"local AWS endpoint ready (pid {os.getpid()}); for Airflow:\n"
-            f"  export AIRFLOW_CONN_AWS_DEFAULT='{aws_connection(endpoint.url)}'\n"
+            f"local AWS endpoint ready (pid {os.getpid()}); it serves only requests signed "
+            f"with its key, in {endpoint.state_file} (readable by you only).\n"
+            f'  AWS CLI, boto3: eval "$(python -m local.endpoint_file {endpoint.state_file})"\n'
             "stop with Ctrl-C or SIGTERM",
             file=sys.stderr,
             flush=True,
         )
         while not stop.wait(1.0):
             pass
-    finally:
-        endpoint.stop()
-        if state_file is not None:
-            state_file.unlink(missing_ok=True)
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,7 +18,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from local.aws_local import REGION
+from local.aws_local import ACCESS_KEYS, REGION, EndpointClients
 from local.endpoint import state as endpoint_state
 from local.endpoint.awslambda import invoke
 from local.endpoint.glue_crawlers import crawler
@@ -25,10 +27,12 @@ from local.endpoint.glue_jobs.launch import job_environment
 from local.endpoint.http.browser_guard import BrowserGuard
 from local.endpoint.http.call_log import CallLog
 from local.endpoint.http.call_recorder import CallRecorder
+from local.endpoint.http.signature import SignatureCheck
 from local.endpoint.patching import Patcher
 from local.endpoint.s3 import object_keys
 from local.endpoint.spark.warm_spark import WarmSparkPool
 from local.endpoint.state import EndpointState
+from local.endpoint_file import STATE_FILE, write_endpoint_file
 from local.process_group import StopsOnExit
 
 LOOPBACK = "127.0.0.1"
@@ -41,19 +45,22 @@ class EndpointError(RuntimeError):
 
 
 class _LoopbackMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer behind a ``BrowserGuard`` and the call log's recorder, that reports a
-    failed bind instead of waiting for it forever."""
+    """ThreadedMotoServer behind a ``BrowserGuard``, the signature check and the call log's
+    recorder, that reports a failed bind instead of waiting for it forever."""
 
-    def __init__(self, port: int, call_log: CallLog) -> None:
+    def __init__(self, port: int, call_log: CallLog, secret_key: str) -> None:
         super().__init__(ip_address=LOOPBACK, port=port, verbose=False)
         self.bind_error: BaseException | None = None
         self._call_log = call_log
+        self._secret_key = secret_key
 
     def _server_entry(self) -> None:
-        # moto's own entry, with the guard (refusing browsers first) and the recorder in front.
+        # moto's own entry, with the guard (refusing browsers first), the signature check
+        # (refusing anyone without the key) and the recorder in front.
         try:
             recorder = CallRecorder(DomainDispatcherApplication(create_backend_app), self._call_log)
-            guard = BrowserGuard(recorder)
+            signed = SignatureCheck(recorder, self._secret_key, ACCESS_KEYS)
+            guard = BrowserGuard(signed)
             self._server = make_server(
                 self._ip_address, self._port, guard, True, request_handler=MotoRequestHandler
             )
@@ -85,6 +92,9 @@ class RunningEndpoint(StopsOnExit):
         self.host, self.port = server.get_host_and_port()
         self.url = state.url
         self.work_dir = state.work_dir
+        # The URL and the secret key every request must be signed with; also in state_file.
+        self.clients: EndpointClients = state.clients
+        self.state_file = state.work_dir / STATE_FILE
         self.call_log = state.call_log  # off until a ``recording()`` block opens
 
     def wait_for_warm_spark(self) -> bool:
@@ -115,6 +125,7 @@ class RunningEndpoint(StopsOnExit):
                 self._state.warm_spark.close()
             self._state.join_workers(WORKER_JOIN_SECONDS)
         finally:
+            self.state_file.unlink(missing_ok=True)
             self._server.stop()
             self._patcher.undo()
             endpoint_state.deactivate(self._state)  # running_endpoint() is None from here
@@ -128,8 +139,8 @@ class RunningEndpoint(StopsOnExit):
 def check_host(host: str) -> None:
     if host != LOOPBACK:
         raise EndpointError(
-            f"refusing to bind {host!r}: the local AWS endpoint has no authentication and "
-            f"only listens on {LOOPBACK}"
+            f"refusing to bind {host!r}: the local AWS endpoint runs what it is sent as you, "
+            f"so it only listens on {LOOPBACK}"
         )
 
 
@@ -147,6 +158,9 @@ def start_endpoint(
     one a temporary folder is used and removed on ``stop()``. With ``warm_spark`` Glue runs
     reuse one warm Spark driver (``spark/warm_spark.py``) instead of each starting Python and a JVM;
     ``prewarm_spark`` starts that driver now rather than at the first run.
+
+    Every request must be signed with a secret key made up here (``RunningEndpoint.clients``);
+    ``<work_dir>/endpoint.json`` (0600) holds it with the URL while the endpoint runs.
     """
     check_host(host)
     if not 0 <= port <= 65535:
@@ -154,14 +168,16 @@ def start_endpoint(
     owns_work_dir = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="local-aws-endpoint-")) if work_dir is None else work_dir
     work = work.resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    # Its files are the developer's: S3 mirrors, job logs, Lambda code and the state file.
+    work.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret_key = secrets.token_urlsafe(30)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
     # moto keeps its state per process: an endpoint started after another one stopped (the
     # next test suite) must not find that one's buckets, catalog and job runs.
     moto_api_backend.reset()
     call_log = CallLog()
-    server = _LoopbackMotoServer(port, call_log)
+    server = _LoopbackMotoServer(port, call_log, secret_key)
     server.start()
     if server.bind_error is not None:
         if owns_work_dir:
@@ -171,7 +187,10 @@ def start_endpoint(
         ) from server.bind_error
     actual_host, actual_port = server.get_host_and_port()
     state = EndpointState(
-        url=f"http://{actual_host}:{actual_port}", work_dir=work, call_log=call_log
+        url=f"http://{actual_host}:{actual_port}",
+        work_dir=work,
+        secret_key=secret_key,
+        call_log=call_log,
     )
     if warm_spark:
         state.warm_spark = WarmSparkPool(
@@ -197,4 +216,16 @@ def start_endpoint(
         state.warm_spark.prewarm()
     endpoint = RunningEndpoint(server, state, patcher, owns_work_dir)
     state.endpoint = endpoint
+    try:
+        write_endpoint_file(
+            endpoint.state_file,
+            endpoint.clients,
+            pid=os.getpid(),
+            port=actual_port,
+            host=actual_host,
+            work_dir=str(work),
+        )
+    except BaseException:
+        endpoint.stop()
+        raise
     return endpoint

@@ -16,13 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
-from local.aws_local import (
-    FAKE_ACCESS_KEY,
-    FAKE_SECRET_KEY,
-    FAKE_SESSION_TOKEN,
-    REGION,
-    endpoint_client,
-)
+from local.aws_local import DEVELOPER_ACCESS_KEY, REGION, EndpointClients
 from local.endpoint.http.call_log import CallLog
 from local.process_group import ProcessRegistry
 
@@ -35,6 +29,7 @@ if TYPE_CHECKING:
 class EndpointState:
     url: str
     work_dir: Path
+    secret_key: str = field(repr=False)  # every request must be signed with it
     processes: ProcessRegistry = field(default_factory=ProcessRegistry)
     stopping: threading.Event = field(default_factory=threading.Event)
     warm_spark: WarmSparkPool | None = None  # None: every Glue run gets a fresh process
@@ -45,8 +40,12 @@ class EndpointState:
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def clients(self) -> EndpointClients:
+        return EndpointClients(self.url, self.secret_key)
+
     def client(
-        self, service: str, region: str = REGION, *, access_key: str = FAKE_ACCESS_KEY
+        self, service: str, region: str = REGION, *, access_key: str = DEVELOPER_ACCESS_KEY
     ) -> Any:
         """A boto3 client for this endpoint, as any local caller would build it.
 
@@ -58,19 +57,17 @@ class EndpointState:
         with self._clients_lock:
             if key not in self._clients:
                 config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
-                self._clients[key] = endpoint_client(
-                    self.url, service, region, config, access_key=access_key
+                self._clients[key] = self.clients.client(
+                    service, region, config, access_key=access_key
                 )
             return self._clients[key]
 
     def child_env(self, region: str, access_key: str) -> dict[str, str]:
-        """AWS settings for child processes: this endpoint, the principal's fake key, no
-        user config."""
+        """AWS settings for child processes: this endpoint, its key under the principal's key
+        id, no user config. Job scripts and Lambda handlers call back into the endpoint."""
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": access_key,
-            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-            "AWS_SESSION_TOKEN": FAKE_SESSION_TOKEN,
+            **self.clients.credentials(access_key),
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             # Keep a developer's real ~/.aws files out of the children.

@@ -7,6 +7,7 @@ so a value one side accepts the others accept too.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from datetime import date
 
 # A day with more than this share of rejected rows fails (per environment: config
@@ -28,14 +29,21 @@ SNS_SUBJECT_MAX_CHARS = 99
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def parse_run_date(value: object, source: str) -> date:
-    """A real calendar date written ``YYYY-MM-DD``; the error names ``source`` and the value."""
+def parse_run_date(value: object, source: str, *, latest: date | None = None) -> date:
+    """A real calendar date written ``YYYY-MM-DD``, not after ``latest`` when given.
+
+    The error names ``source`` and the value. A day in the future has no data yet: a run for
+    it would only hold the DAG's one run slot while its sensor waits.
+    """
+    day = None
     if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{source} must be a real date in YYYY-MM-DD form, got {value!r}")
+        with suppress(ValueError):  # 2024-02-30: the shape of a date, not a date
+            day = date.fromisoformat(value)
+    if day is None:
+        raise ValueError(f"{source} must be a real date in YYYY-MM-DD form, got {value!r}")
+    if latest is not None and day > latest:
+        raise ValueError(f"{source} {value!r} is in the future (today is {latest.isoformat()})")
+    return day
 
 
 def sns_subject(text: str) -> str:

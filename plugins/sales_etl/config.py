@@ -1,9 +1,10 @@
-"""The pipeline's one config source: defaults for the local endpoint, overridden per environment.
+"""The pipeline's one config source: the Airflow Variable ``sales_etl_config``.
 
-On MWAA the overrides live in the Airflow Variable ``sales_etl_config`` (a JSON object, or a
-Secrets Manager secret behind Airflow's secrets backend); locally they can come from the
-environment variable ``AIRFLOW_VAR_SALES_ETL_CONFIG``. The Variable is read when a task runs,
-never when the DAG file is parsed (see ``sales_etl.runtime``).
+On MWAA it is an Airflow Variable (a JSON object, or a Secrets Manager secret behind Airflow's
+secrets backend) that `make deploy` prints from the stack's outputs; locally the runners set
+it (``local.stack_config``). The names that belong to one environment (bucket, Glue role,
+alert topic) have no defaults: without them the first task fails naming the keys. The
+Variable is read when a task runs, never when the DAG file is parsed (``sales_etl.runtime``).
 
 The model is strict: unknown keys are refused, a value must already have its type (JSON
 ``true`` is not a count, ``"5"`` is not a number), and every error names the key.
@@ -12,6 +13,7 @@ The model is strict: unknown keys are refused, a value must already have its typ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -22,9 +24,6 @@ from sales_contract.layout import DEFAULT_COMPLETION_MARKER
 from sales_contract.rules import DEFAULT_MAX_QUARANTINE_RATIO, DEFAULT_MIN_ROWS, MAX_MIN_ROWS
 
 CONFIG_VARIABLE = "sales_etl_config"
-
-# moto's default account id: the defaults work against the local endpoint out of the box.
-LOCAL_ACCOUNT_ID = "123456789012"
 
 # S3 bucket naming rules (lowercase, digits, dots, hyphens; 3-63 chars; no IP-like names).
 _BUCKET = r"^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -54,9 +53,7 @@ class PipelineConfig(BaseModel):
     # python-re: the bucket rule needs a look-ahead, which the default (Rust) engine lacks.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, regex_engine="python-re")
 
-    bucket: Annotated[str, _key("must be a valid S3 bucket name", pattern=_BUCKET)] = (
-        "sales-etl-local"
-    )
+    bucket: Annotated[str, _key("must be a valid S3 bucket name", pattern=_BUCKET)]
     glue_database: GlueName = "sales_etl"
     raw_crawler: GlueName = "sales_etl_raw"
     processed_crawler: GlueName = "sales_etl_processed"
@@ -70,7 +67,7 @@ class PipelineConfig(BaseModel):
             "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
             pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
         ),
-    ] = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/sales-etl-glue"
+    ]
     glue_version: Annotated[str, _key("must look like '5.0'", pattern=r"^\d+\.\d+$")] = "5.0"
     glue_worker_type: Annotated[
         str, _key("must be a Glue worker type such as 'G.1X'", pattern=r"^[A-Z]\.\d+X$")
@@ -100,23 +97,31 @@ class PipelineConfig(BaseModel):
     min_rows: Annotated[
         int, _key(f"must be at least 1 and at most {MAX_MIN_ROWS}", ge=1, le=MAX_MIN_ROWS)
     ] = DEFAULT_MIN_ROWS
-    # SNS topic for failure alerts; empty = the reason is only written to the task log.
+    # SNS topic for failure alerts; "" (said explicitly) = the reason is only in the task log.
     alert_topic_arn: Annotated[
         str,
         _key(
             "must be empty or an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
             pattern=_SNS_TOPIC_ARN,
         ),
-    ] = ""
+    ]
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
 
 
+# The keys without a default: each names one environment's own resource.
+REQUIRED_KEYS = frozenset(k for k, f in PipelineConfig.model_fields.items() if f.is_required())
+
+
 def load_config(overrides: Mapping[str, Any] | str | None) -> PipelineConfig:
     """Build the config from defaults plus ``overrides`` (a mapping or a JSON object string)."""
     if overrides is None or overrides == "":
-        return PipelineConfig()
+        raise ConfigError(
+            f"Variable {CONFIG_VARIABLE!r} is not set; it needs at least the keys "
+            f"{sorted(REQUIRED_KEYS)} (`make deploy` prints the whole Variable from the "
+            "stack's outputs: docs/configuration.md)"
+        )
     if isinstance(overrides, str):
         try:
             overrides = json.loads(overrides)
@@ -140,6 +145,21 @@ def load_config(overrides: Mapping[str, Any] | str | None) -> PipelineConfig:
         raise ConfigError("; ".join(_describe(e) for e in _first_per_key(err))) from None
 
 
+def salvage_alert_topic(overrides: Mapping[str, Any] | str | None) -> str:
+    """The alert topic a config names even when the config as a whole is invalid.
+
+    A typo elsewhere in the Variable must not also silence the alert that reports it: the
+    topic is used when that one key is itself valid, else "" (no topic).
+    """
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except json.JSONDecodeError:
+            return ""
+    topic = overrides.get("alert_topic_arn") if isinstance(overrides, Mapping) else None
+    return topic if isinstance(topic, str) and re.fullmatch(_SNS_TOPIC_ARN, topic) else ""
+
+
 def field_type_name(key: str) -> str:
     """The key's type as written in the model: ``int``, ``str | None``."""
     annotation = PipelineConfig.model_fields[key].annotation
@@ -158,6 +178,8 @@ def _describe(error: ErrorDetails) -> str:
     key = str(error["loc"][0])
     value = error["input"]
     field = PipelineConfig.model_fields[key]
+    if error["type"] == "missing":
+        return f"config key {key!r} is required (it names this environment's own resource)"
     if error["type"].endswith("_type") or error["type"] == "none_required":
         expected = field_type_name(key)
         return f"config key {key!r} must be {expected}, got {type(value).__name__} {value!r}"

@@ -1,7 +1,9 @@
-"""Glue crawler and job definitions as Jinja templates, rendered when each task runs.
+"""The Glue job and crawlers as the deploy defines them, and how to tell a live one differs.
 
-The operators create or update these resources from the dicts below, so the code is the
-single source of truth for what the crawlers and the job look like in every environment.
+The stack (``infra/sales-etl.yaml``; local provisioning on the endpoint) creates them from
+these definitions; the DAG only starts them. Nothing a DAG run does can change their code,
+the arguments that load code, or the role they run as: in a shared MWAA environment every
+DAG shares the execution role, so those must stay where only the deploy can change them.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from sales_contract.layout import (
     TEMP_PREFIX,
     glue_library_key,
     glue_script_key,
+    s3_uri,
 )
+from sales_etl.config import PipelineConfig
 
-CONFIG = "pipeline_config()"
-BUCKET_URI = "s3://{{ pipeline_config().bucket }}/"
-RUN_DATE = "{{ run_date() }}"
+JOB_DESCRIPTION = "Sales ETL: one day of raw sales -> processed tables, quarantine, manifest"
 
-
-def _cfg(key: str) -> str:
-    return "{{ " + CONFIG + "." + key + " }}"
-
+# Each run passes these itself (StartJobRun), from the config Variable.
+RUN_TIME_JOB_KEYS = frozenset({"WorkerType", "NumberOfWorkers", "Timeout"})
+# Argument maps compared key for key: an extra argument there could load other code.
+_EXACT_MAPS = frozenset({"DefaultArguments", "NonOverridableArguments"})
 
 # Only new partition folders are crawled each day, so a crawl's cost does not grow with
 # history; that policy requires the schema-change policy to be LOG (our schemas are fixed by
@@ -40,58 +42,98 @@ _INCREMENTAL_CRAWL = {
 }
 
 
-def raw_crawler_config() -> dict[str, Any]:
+def glue_job_definition(cfg: PipelineConfig) -> dict[str, Any]:
+    """The job as CreateJob takes it (and as the stack's AWS::Glue::Job declares it)."""
+    return {
+        "Name": cfg.glue_job,
+        "Description": JOB_DESCRIPTION,
+        "Role": cfg.glue_role_arn,
+        "Command": {
+            "Name": "glueetl",
+            "ScriptLocation": s3_uri(cfg.bucket, glue_script_key()),
+            "PythonVersion": "3",
+        },
+        "GlueVersion": cfg.glue_version,
+        "WorkerType": cfg.glue_worker_type,
+        "NumberOfWorkers": cfg.glue_workers,
+        "Timeout": cfg.glue_timeout_minutes,
+        "MaxRetries": 0,  # Airflow owns retries; a Glue-level retry would hide them
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},
+        "DefaultArguments": {
+            "--job-language": "python",
+            # The run date, not a bookmark, decides what a run reads.
+            "--job-bookmark-option": "job-bookmark-disable",
+            "--TempDir": s3_uri(cfg.bucket, TEMP_PREFIX),
+            "--enable-metrics": "true",
+        },
+        # What loads code: no StartJobRun (so no other DAG) can point the job at other code.
+        "NonOverridableArguments": {"--extra-py-files": s3_uri(cfg.bucket, glue_library_key())},
+    }
+
+
+def raw_crawler_definition(cfg: PipelineConfig) -> dict[str, Any]:
     """Catalogs raw sales and customer snapshots as ``<prefix>sales`` and ``<prefix>customers``."""
     return {
-        "Name": _cfg("raw_crawler"),
-        "Role": _cfg("glue_role_arn"),
-        "DatabaseName": _cfg("glue_database"),
-        "TablePrefix": _cfg("raw_table_prefix"),
+        "Name": cfg.raw_crawler,
+        "Role": cfg.glue_role_arn,
+        "DatabaseName": cfg.glue_database,
+        "TablePrefix": cfg.raw_table_prefix,
         "Targets": {
             "S3Targets": [
-                {"Path": BUCKET_URI + RAW_SALES_PREFIX},
-                {"Path": BUCKET_URI + RAW_CUSTOMERS_PREFIX},
+                {"Path": s3_uri(cfg.bucket, RAW_SALES_PREFIX)},
+                {"Path": s3_uri(cfg.bucket, RAW_CUSTOMERS_PREFIX)},
             ]
         },
         **_INCREMENTAL_CRAWL,
     }
 
 
-def processed_crawler_config() -> dict[str, Any]:
+def processed_crawler_definition(cfg: PipelineConfig) -> dict[str, Any]:
     """Catalogs each processed table (one folder each) so Athena can query them."""
     return {
-        "Name": _cfg("processed_crawler"),
-        "Role": _cfg("glue_role_arn"),
-        "DatabaseName": _cfg("glue_database"),
-        "Targets": {"S3Targets": [{"Path": BUCKET_URI + PROCESSED_PREFIX}]},
+        "Name": cfg.processed_crawler,
+        "Role": cfg.glue_role_arn,
+        "DatabaseName": cfg.glue_database,
+        "Targets": {"S3Targets": [{"Path": s3_uri(cfg.bucket, PROCESSED_PREFIX)}]},
         **_INCREMENTAL_CRAWL,
     }
 
 
-def glue_job_definition() -> dict[str, Any]:
-    """The job's fixed settings; sizing is applied at run time by ``apply_glue_job_sizing``."""
-    return {
-        "DefaultArguments": {
-            "--job-language": "python",
-            # The run date, not a bookmark, decides what a run reads.
-            "--job-bookmark-option": "job-bookmark-disable",
-            "--TempDir": BUCKET_URI + TEMP_PREFIX,
-            "--extra-py-files": BUCKET_URI + glue_library_key(),
-            "--enable-metrics": "true",
-            "--enable-continuous-cloudwatch-log": "true",
-        },
-    }
-
-
-def glue_script_location() -> str:
-    return BUCKET_URI + glue_script_key()
-
-
 def glue_job_arguments() -> dict[str, str]:
-    """The job's own arguments for one run (see glue_scripts/sales_etl_job.py)."""
+    """The job's own arguments for one run, as templates (see glue_scripts/sales_etl_job.py)."""
     return {
-        "--run_date": RUN_DATE,
+        "--run_date": "{{ run_date() }}",
         "--data_uri": "s3://{{ pipeline_config().bucket }}",
         "--max_quarantine_ratio": "{{ max_quarantine_ratio() }}",
-        "--min_rows": _cfg("min_rows"),
+        "--min_rows": "{{ pipeline_config().min_rows }}",
+        # The job uses a customer snapshot only once this marker is in it ('' = no marker).
+        # "none": no marker rule (an empty value may not survive as a job argument).
+        "--completion_marker": "{{ pipeline_config().completion_marker or 'none' }}",
     }
+
+
+def differences(live: dict[str, Any], defined: dict[str, Any], ignore=frozenset()) -> list[str]:
+    """The keys of ``defined`` whose value the live resource does not have, as 'key: live'.
+
+    Values are compared as far as the definition goes (AWS adds fields of its own), except the
+    argument maps, which must match key for key.
+    """
+    return [
+        f"{key} is {live.get(key)!r}, the deploy defines {value!r}"
+        for key, value in defined.items()
+        if key != "Name" and key not in ignore and not _agrees(live.get(key), value, key)
+    ]
+
+
+def _agrees(live: Any, defined: Any, key: str = "") -> bool:
+    if isinstance(defined, dict):
+        if not isinstance(live, dict) or (key in _EXACT_MAPS and set(live) != set(defined)):
+            return False
+        return all(_agrees(live.get(k), v, k) for k, v in defined.items())
+    if isinstance(defined, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(defined)
+            and all(_agrees(a, d) for a, d in zip(live, defined, strict=True))
+        )
+    return live == defined

@@ -33,24 +33,32 @@ def pipeline_config() -> PipelineConfig:
     it again for the next one, so an edit of the Variable takes effect at the next task.
     """
     # Imported here: only ever needed inside a running task.
-    from airflow.sdk import Variable, get_current_context
+    from airflow.sdk import get_current_context
 
     global _loaded
     try:
         ti = get_current_context()["ti"]
         key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
     except RuntimeError:  # no task running here (a triggerer's callback): nothing to share
-        return load_config(Variable.get(CONFIG_VARIABLE, default=None))
+        return load_config(config_variable())
     if _loaded is None or _loaded[0] != key:
-        _loaded = key, load_config(Variable.get(CONFIG_VARIABLE, default=None))
+        _loaded = key, load_config(config_variable())
     return _loaded[1]
+
+
+def config_variable() -> str | None:
+    """The ``sales_etl_config`` Variable as stored (JSON text), None when it is not set."""
+    from airflow.sdk import Variable
+
+    return Variable.get(CONFIG_VARIABLE, default=None)
 
 
 def resolve_run_date(context: Mapping[str, Any]) -> str:
     """The day this run processes: the ``run_date`` param if given, else the interval start."""
     requested = context["params"].get("run_date")
     if requested:
-        return parse_run_date(requested, "param 'run_date'").isoformat()
+        today = dt.datetime.now(dt.UTC).date()
+        return parse_run_date(requested, "param 'run_date'", latest=today).isoformat()
     ds = context.get("ds")
     if not ds:
         raise ValueError(
@@ -72,32 +80,19 @@ def resolve_max_quarantine_ratio(context: Mapping[str, Any]) -> float:
 
 
 def post_process_payload(context: Mapping[str, Any]) -> str:
-    """The Lambda's event: which manifest to check, and against which threshold."""
+    """The Lambda's event: which manifest to check, written by which run, against which threshold.
+
+    The run is the one this DAG run's ``transform`` started: a manifest left by an earlier run
+    of the same day must not pass for this one.
+    """
     day = resolve_run_date(context)
     event = {
         "run_date": day,
         "manifest_uri": s3_uri(pipeline_config().bucket, manifest_key(day)),
+        "job_run_id": context["ti"].xcom_pull(task_ids="transform", key="glue_job_run_id"),
         "max_quarantine_ratio": resolve_max_quarantine_ratio(context),
     }
     return json.dumps(event)
-
-
-def apply_glue_job_sizing(context: Mapping[str, Any]) -> None:
-    """Set the Glue job's numeric settings from config just before the task runs.
-
-    Jinja renders strings only and boto3 rejects a string NumberOfWorkers/Timeout, so these
-    cannot be templated; a pre_execute hook applies them at run time instead.
-    """
-    cfg = pipeline_config()
-    check_glue_timeout(cfg.glue_timeout_minutes)
-    sizing = {
-        "GlueVersion": cfg.glue_version,
-        "WorkerType": cfg.glue_worker_type,
-        "NumberOfWorkers": cfg.glue_workers,
-        "Timeout": cfg.glue_timeout_minutes,
-    }
-    context["task"].create_job_kwargs.update(sizing)
-    log.info("Glue job sizing from config: %s", sizing)
 
 
 def check_glue_timeout(minutes: int) -> None:

@@ -13,11 +13,10 @@ import pytest
 
 from local.airflow.airflow_stack import AirflowStack
 from local.airflow.stack_settings import StackSettings, stack_environment
-from local.aws_local import EndpointClients
 from local.data.synthetic_sales import write_recipe_sample_lake
 from local.endpoint import RunningEndpoint
 from local.provision import seed
-from sales_etl.config import PipelineConfig
+from local.stack_config import local_config
 from tests.support.airflow_tools.stack import STACK_READY_SECONDS, TEST_TUNING, free_loopback_port
 from tests.support.alerts import AlertInbox
 from tests.support.endpoint import suite_endpoint
@@ -34,8 +33,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoi
 @pytest.fixture(scope="module")
 def lake(endpoint: RunningEndpoint) -> Lake:
     """The recipe's five sample days (2024-01-15..19) and customers, on a provisioned bucket."""
-    cfg = PipelineConfig()
-    aws = EndpointClients(endpoint.url)
+    cfg = local_config()
+    aws = endpoint.clients
     summary = seed(aws, cfg, write_recipe_sample_lake)
     days = tuple(day.day for day in summary.days)
     return Lake(cfg, aws.client("s3"), aws.client("glue"), days)
@@ -44,7 +43,7 @@ def lake(endpoint: RunningEndpoint) -> Lake:
 @pytest.fixture(scope="module")
 def alerts(endpoint: RunningEndpoint, lake: Lake) -> AlertInbox:
     """The alert topic's inbox, subscribed before any run starts."""
-    return AlertInbox(EndpointClients(endpoint.url), "backfill-alerts")
+    return AlertInbox(endpoint.clients, "backfill-alerts")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def stack(
         password_file=work / "passwords.json",
         api_port=free_loopback_port(),
     )
-    env = stack_environment(endpoint.url, settings, extra=TEST_TUNING)
+    env = stack_environment(endpoint.clients, settings, extra=TEST_TUNING)
     running = AirflowStack(settings, env, work / "logs")
     try:
         running.migrate()

@@ -22,10 +22,12 @@ from local.airflow.stack_settings import (
     ensure_password_file,
     shell_exports,
     stack_environment,
+    write_private,
 )
+from local.aws_local import MWAA_EXECUTION_ACCESS_KEY, EndpointClients
 from local.process_group import run_bounded, spawn
 
-URL = "http://127.0.0.1:4599"
+ENDPOINT = EndpointClients("http://127.0.0.1:4599", "endpoint-key-for-the-test")
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def settings(tmp_path: Path) -> StackSettings:
 
 
 def test_environment_binds_everything_to_loopback(settings: StackSettings) -> None:
-    env = stack_environment(URL, settings, base={})
+    env = stack_environment(ENDPOINT, settings, base={})
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__API__PORT"] == "18123"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
@@ -48,12 +50,35 @@ def test_shell_exports_never_copy_the_callers_environment(
 ) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "caller-token")
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "caller-key")
-    text = shell_exports(URL, settings)
+    text = shell_exports(ENDPOINT, settings)
     assert "caller-token" not in text and "caller-key" not in text
     assert "export AIRFLOW__API__HOST=127.0.0.1" in text
     assert str(settings.password_file) in text  # the path only, never the password
     password = ensure_password_file(settings.password_file)
     assert password not in text
+
+
+def test_the_stack_signs_with_the_endpoint_key_and_env_sh_keeps_it_private(
+    settings: StackSettings, tmp_path: Path
+) -> None:
+    env = stack_environment(ENDPOINT, settings, base={})
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        "LOCALDEVELOPER",
+        ENDPOINT.secret_key,
+    )
+    connection = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
+    assert (connection["login"], connection["password"]) == (
+        MWAA_EXECUTION_ACCESS_KEY,
+        ENDPOINT.secret_key,
+    )
+    text = shell_exports(ENDPOINT, settings)
+    assert f"export AWS_SECRET_ACCESS_KEY={ENDPOINT.secret_key}" in text
+    env_file = tmp_path / "env.sh"
+    env_file.write_text("an older, world-readable file\n")
+    env_file.chmod(0o644)
+    write_private(env_file, text)
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert env_file.read_text() == text
 
 
 def test_password_is_generated_once_and_private(settings: StackSettings) -> None:
@@ -130,7 +155,7 @@ def test_stack_database_is_switched_to_write_ahead_logging(tmp_path: Path) -> No
 
 def test_stack_database_waits_a_minute_for_its_write_lock(settings: StackSettings) -> None:
     # As Airflow itself resolves it, in a process with the stack's environment.
-    env = stack_environment(URL, settings)
+    env = stack_environment(ENDPOINT, settings)
     code = "from airflow.settings import _get_connect_args; print(_get_connect_args('sync'))"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120

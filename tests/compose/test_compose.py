@@ -3,7 +3,9 @@ ports, no secrets, and the endpoint reachable only through its own network names
 
 from __future__ import annotations
 
+import json
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from local.airflow.environment import LOCAL_ALERT_TOPIC_ARN
+from local.aws_local import DEVELOPER_ACCESS_KEY, REGION, EndpointClients
+from local.endpoint_file import write_endpoint_file
 from local.repo import REPO_ROOT
+from local.stack_config import LOCAL_CONFIG_VARIABLE
 from sales_etl.config import load_config
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
@@ -22,8 +26,10 @@ ENDPOINT_SERVICE = "aws-endpoint"
 AIRFLOW_COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|SQL_ALCHEMY_CONN", re.IGNORECASE)
 INTERPOLATED = re.compile(r"\$\{[A-Z0-9_]+(:?-[^}]*)?\}")
-# The local endpoint's documented fake credentials (it accepts any): not a secret.
-FAKE_AWS_LOGIN = '"login": "test", "password": "test"'
+# Where Airflow reads the aws_default connection (the endpoint's URL and key) from.
+SECRETS_BACKEND = "airflow.secrets.local_filesystem.LocalFilesystemBackend"
+CONNECTIONS_FILE = "/opt/airflow/secrets/connections.json"
+ENDPOINT_STATE_FILE = "/tmp/endpoint/endpoint.json"
 
 
 def validate(path: Path) -> subprocess.CompletedProcess[str]:
@@ -170,8 +176,9 @@ def test_endpoint_stays_on_loopback_and_is_shared_by_namespace(services) -> None
     for name in sharing:
         # Compose cannot publish ports from a container in another's namespace.
         assert not services[name].get("ports"), name
-    conn = environment(services["triggerer"])["AIRFLOW_CONN_AWS_DEFAULT"]
-    assert '"endpoint_url": "http://127.0.0.1:4599"' in conn
+    # No connection with a key in the file: the endpoint makes its key up when it starts.
+    for name, service in services.items():
+        assert "AIRFLOW_CONN_AWS_DEFAULT" not in environment(service), name
 
 
 def test_no_literal_secrets(services) -> None:
@@ -179,8 +186,11 @@ def test_no_literal_secrets(services) -> None:
         for key, value in environment(service).items():
             if not SECRET_NAME.search(key) or key.endswith("_CMD"):
                 continue
-            if key == "AIRFLOW_CONN_AWS_DEFAULT":
-                assert FAKE_AWS_LOGIN in value, "only the endpoint's fake credentials"
+            if key == "AIRFLOW__SECRETS__BACKEND":
+                assert value == SECRETS_BACKEND, value
+                continue
+            if key == "AIRFLOW__SECRETS__BACKEND_KWARGS":
+                assert json.loads(value) == {"connections_file_path": CONNECTIONS_FILE}, value
                 continue
             if key in ("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",):
                 assert value.startswith("/opt/airflow/secrets/"), value
@@ -207,7 +217,53 @@ def test_airflow_components_share_generated_secrets(services) -> None:
         assert f"new_secret {secret} " in init_script
 
 
-def test_airflow_components_alert_the_topic_the_endpoint_is_provisioned_with(services) -> None:
+def test_airflow_components_get_the_local_stacks_config(services) -> None:
     for name in AIRFLOW_COMPONENTS:
         variable = environment(services[name])["AIRFLOW_VAR_SALES_ETL_CONFIG"]
-        assert load_config(variable).alert_topic_arn == LOCAL_ALERT_TOPIC_ARN, name
+        assert json.loads(variable) == LOCAL_CONFIG_VARIABLE, name
+        assert load_config(variable).bucket == LOCAL_CONFIG_VARIABLE["bucket"], name
+
+
+def test_airflow_signs_with_the_key_the_endpoint_wrote(services, tmp_path: Path) -> None:
+    """The endpoint's state file reaches aws-init and airflow-init; airflow-init turns it into
+    the aws_default connection every component reads (its script is run here, and the result
+    read with Airflow's own backend)."""
+    volume = "endpoint-state"
+    assert f"{volume}:/tmp/endpoint" in services[ENDPOINT_SERVICE]["volumes"]
+    assert f"{volume}:/tmp/endpoint" in services["aws-init"]["volumes"]
+    assert services["aws-init"]["command"][-2:] == ["--endpoint-file", ENDPOINT_STATE_FILE]
+    assert f"{volume}:/opt/endpoint:ro" in services["airflow-init"]["volumes"]
+    assert (
+        "./docker/endpoint_connection.py:/opt/endpoint_connection.py:ro"
+        in (services["airflow-init"]["volumes"])
+    )
+    init_script = (REPO_ROOT / "docker" / "airflow-init.sh").read_text()
+    script_call = "python3 /opt/endpoint_connection.py /opt/endpoint/endpoint.json"
+    assert f'{script_call} "$secrets/connections.json"' in init_script
+    dockerfile = (REPO_ROOT / services[ENDPOINT_SERVICE]["build"]["dockerfile"]).read_text()
+    assert f"rm -f {ENDPOINT_STATE_FILE} && exec python -m local.endpoint" in dockerfile
+
+    state_file, connections = tmp_path / "endpoint.json", tmp_path / "connections.json"
+    endpoint = EndpointClients("http://127.0.0.1:4599", "the-endpoint-key")
+    write_endpoint_file(state_file, endpoint, pid=1, port=4599)
+    script = REPO_ROOT / "docker" / "endpoint_connection.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(state_file), str(connections)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(connections.stat().st_mode) == 0o600
+
+    from airflow.secrets.local_filesystem import LocalFilesystemBackend
+
+    conn = LocalFilesystemBackend(connections_file_path=str(connections)).get_connection(
+        "aws_default"
+    )
+    assert (conn.conn_type, conn.login, conn.password) == (
+        "aws",
+        DEVELOPER_ACCESS_KEY,
+        "the-endpoint-key",
+    )
+    assert conn.extra_dejson == {"region_name": REGION, "endpoint_url": endpoint.url}

@@ -32,3 +32,10 @@ def test_a_100_character_subject_is_cut_below_100() -> None:
 
 def test_a_subject_is_made_ascii_and_one_line() -> None:
     assert sns_subject("Köln\nfailed\r\n  twice") == "K?ln failed twice"
+
+
+def test_a_day_after_the_latest_allowed_is_refused() -> None:
+    today = date(2024, 1, 15)
+    assert parse_run_date("2024-01-15", "x", latest=today) == today
+    with pytest.raises(ValueError, match=r"param 'run_date' '2024-01-16' is in the future"):
+        parse_run_date("2024-01-16", "param 'run_date'", latest=today)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import warnings
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 from local.repo import REPO_ROOT
+from local.stack_config import LOCAL_CONFIG_VARIABLE
+from sales_etl.config import load_config
 from tests.support.airflow_tools.dag_parsing import ParseTimeIOError
 
 
@@ -50,7 +53,31 @@ def config_variable(monkeypatch):
     """Set the pipeline's config Variable through Airflow's environment-variable backend."""
 
     def set_variable(value: str) -> None:
+        """A JSON object's keys over the local stack's config; any other text as it is."""
+        try:
+            overrides = json.loads(value)
+        except ValueError:
+            overrides = None
+        if isinstance(overrides, dict):
+            value = json.dumps({**LOCAL_CONFIG_VARIABLE, **overrides})
         monkeypatch.setenv("AIRFLOW_VAR_SALES_ETL_CONFIG", value)
 
     set_variable("{}")
     return set_variable
+
+
+@pytest.fixture
+def deployed_glue(fake_aws_credentials, monkeypatch, config_variable):
+    """moto in this process, holding the Glue job and crawlers as local provisioning deploys
+    them for the config Variable's current value; yields the Glue client."""
+    import boto3
+    from moto import mock_aws
+
+    from local.provision import ensure_glue_job_and_crawlers
+    from sales_etl.runtime import config_variable as read_variable
+
+    monkeypatch.delenv("AIRFLOW_CONN_AWS_DEFAULT", raising=False)
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        ensure_glue_job_and_crawlers(glue, load_config(read_variable()))
+        yield glue

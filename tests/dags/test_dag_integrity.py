@@ -126,7 +126,9 @@ def test_long_waits_are_deferrable_and_bounded(dag):
     assert sensor.deferrable and sensor.wildcard_match
     assert sensor.timeout <= sensor.execution_timeout.total_seconds()
     glue = dag.get_task("transform")
-    assert glue.deferrable and glue.stop_job_run_on_kill and glue.update_config
+    assert glue.deferrable and glue.stop_job_run_on_kill
+    # The DAG starts the job as deployed; it never creates or updates it (nor the crawlers).
+    assert glue.update_config is False
     # A cleared or timed-out deferral leaves the Glue run going: the retry re-attaches to it.
     assert glue.resume_glue_job_on_retry
     # The deferral cap must outlast the task timeout, or Airflow gives up on a live run.
@@ -163,19 +165,16 @@ def test_every_task_renders_its_own_day(dag, config_variable):
         "--data_uri": "s3://sales-etl-local",
         "--max_quarantine_ratio": "0.05",
         "--min_rows": "1",
+        "--completion_marker": "_SUCCESS",
     }
-    assert glue.script_location == "s3://sales-etl-local/scripts/sales_etl_job.py"
-    assert glue.create_job_kwargs["DefaultArguments"]["--extra-py-files"] == (
-        "s3://sales-etl-local/scripts/sales_etl_lib.zip"
-    )
-    assert glue.create_job_kwargs["DefaultArguments"]["--job-bookmark-option"] == (
-        "job-bookmark-disable"
-    )
+    assert glue.job_name == "sales_etl_job"
 
     lam, _ = render(dag, "post_process", "2024-01-15")
     assert json.loads(lam.payload) == {
         "run_date": "2024-01-15",
         "manifest_uri": "s3://sales-etl-local/manifests/run_date=2024-01-15/manifest.json",
+        # The run this DAG run's transform started: an older manifest must not pass.
+        "job_run_id": "jr_rendered",
         "max_quarantine_ratio": 0.05,
     }
 
@@ -186,24 +185,21 @@ def test_completion_marker_and_min_rows_come_from_config(dag, config_variable):
     assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/_READY"
     glue, _ = render(dag, "transform", "2024-01-15")
     assert glue.script_args["--min_rows"] == "50"
+    assert glue.script_args["--completion_marker"] == "_READY"
     # No marker: any CSV of the day starts the run, as before markers existed.
     config_variable(json.dumps({"completion_marker": None}))
     sensor, _ = render(dag, "wait_for_sales", "2024-01-15")
     assert sensor.bucket_key == "raw-data/sales/order_date=2024-01-15/*.csv"
+    glue, _ = render(dag, "transform", "2024-01-15")
+    assert glue.script_args["--completion_marker"] == "none"  # and no snapshot marker either
 
 
-def test_crawlers_render_targets_and_names(dag, config_variable):
+def test_crawlers_are_started_by_name_only(dag, config_variable):
+    # With only a Name, the operator's update compares nothing: it never calls UpdateCrawler.
     raw, _ = render(dag, "crawl_raw", "2024-01-15")
-    assert raw.config["Name"] == "sales_etl_raw"
-    assert raw.config["TablePrefix"] == "raw_"
-    assert [t["Path"] for t in raw.config["Targets"]["S3Targets"]] == [
-        "s3://sales-etl-local/raw-data/sales/",
-        "s3://sales-etl-local/raw-data/customers/",
-    ]
+    assert raw.config == {"Name": "sales_etl_raw"}
     processed, _ = render(dag, "crawl_processed", "2024-01-15")
-    assert processed.config["Targets"]["S3Targets"] == [
-        {"Path": "s3://sales-etl-local/processed-data/"}
-    ]
+    assert processed.config == {"Name": "sales_etl_processed"}
 
 
 def test_config_variable_overrides_names_everywhere(dag, config_variable):
@@ -215,17 +211,17 @@ def test_config_variable_overrides_names_everywhere(dag, config_variable):
     assert glue.script_args["--data_uri"] == "s3://acme-sales-prod"
 
 
-def test_glue_sizing_is_applied_from_config_before_execute(dag, config_variable):
+def test_glue_sizing_is_applied_from_config_before_execute(dag, deployed_glue, config_variable):
+    # Sizing is the run's (StartJobRun): a config change needs no deploy.
     config_variable(json.dumps({"glue_workers": 10, "glue_worker_type": "G.2X"}))
     glue, context = render(dag, "transform", "2024-01-15")
     glue._pre_execute_hook(context)
-    assert glue.create_job_kwargs["NumberOfWorkers"] == 10
-    assert glue.create_job_kwargs["WorkerType"] == "G.2X"
-    assert glue.create_job_kwargs["GlueVersion"] == "5.0"
-    assert glue.create_job_kwargs["Timeout"] == 60
+    assert glue.run_job_kwargs == {"NumberOfWorkers": 10, "WorkerType": "G.2X", "Timeout": 60}
 
 
-def test_a_glue_timeout_airflow_would_outlive_fails_naming_both_keys(dag, config_variable):
+def test_a_glue_timeout_airflow_would_outlive_fails_naming_both_keys(
+    dag, deployed_glue, config_variable
+):
     from sales_etl import tasks
     from sales_etl.config import ConfigError
 
@@ -233,7 +229,7 @@ def test_a_glue_timeout_airflow_would_outlive_fails_naming_both_keys(dag, config
     config_variable(json.dumps({"glue_timeout_minutes": limit}))
     glue, context = render(dag, "transform", "2024-01-15")
     glue._pre_execute_hook(context)
-    assert glue.create_job_kwargs["Timeout"] == limit
+    assert glue.run_job_kwargs["Timeout"] == limit
 
     config_variable(json.dumps({"glue_timeout_minutes": limit + 1}))
     glue, context = render(dag, "transform", "2024-01-15")
@@ -243,7 +239,7 @@ def test_a_glue_timeout_airflow_would_outlive_fails_naming_both_keys(dag, config
     )
     with pytest.raises(ConfigError, match=message):
         glue._pre_execute_hook(context)
-    assert glue.create_job_kwargs.get("Timeout") != limit + 1
+    assert glue.run_job_kwargs.get("Timeout") != limit + 1
 
 
 def test_manual_params_override_the_day_and_threshold(dag, config_variable):
@@ -273,6 +269,14 @@ def test_impossible_run_date_names_the_param(dag, config_variable):
         render(dag, "transform", "2024-01-15", run_date="2024-02-30")
 
 
+def test_a_run_date_in_the_future_fails_the_first_task_at_once(dag, config_variable):
+    # Not six hours later, when the sensor gives up: the run would hold the one run slot.
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(ValueError, match=rf"param 'run_date' '{tomorrow}' is in the future"):
+        render(dag, "wait_for_sales", None, run_date=tomorrow)
+    render(dag, "wait_for_sales", None, run_date=dt.datetime.now(dt.UTC).date().isoformat())
+
+
 def test_run_without_logical_date_or_param_is_a_clear_error(dag, config_variable):
     with pytest.raises(ValueError, match="no logical date"):
         render(dag, "wait_for_sales", None)
@@ -293,7 +297,9 @@ def test_bad_config_fails_the_task_with_the_key_named(dag, config_variable, vari
         render(dag, "wait_for_sales", "2024-01-15")
 
 
-def test_a_task_try_reads_the_config_variable_once(dag, config_variable, monkeypatch):
+def test_a_task_try_reads_the_config_variable_once(
+    dag, deployed_glue, config_variable, monkeypatch
+):
     import airflow.sdk
     from airflow.sdk import Variable
 
@@ -314,7 +320,7 @@ def test_a_task_try_reads_the_config_variable_once(dag, config_variable, monkeyp
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: {"ti": ti})
     glue, context = render(dag, "transform", "2024-01-15")
     glue._pre_execute_hook(context)
-    assert reads == ["sales_etl_config"]
+    assert reads == ["sales_etl_config"]  # the pre_execute check and sizing included
 
     # The next try (or the next task in the same process) sees an edited Variable.
     config_variable(json.dumps({"glue_job": "edited"}))
@@ -322,3 +328,18 @@ def test_a_task_try_reads_the_config_variable_once(dag, config_variable, monkeyp
     glue, _ = render(dag, "transform", "2024-01-15")
     assert reads == ["sales_etl_config"] * 2
     assert glue.job_name == "edited"
+
+
+def test_transform_waits_on_the_path_that_fails_a_stopped_run(dag):
+    # The provider's verbose wait counts STOPPED as success (tests/endpoint shows both paths).
+    transform = dag.get_task("transform")
+    assert transform.deferrable is True
+    assert transform.verbose is False
+
+
+def test_without_the_config_variable_the_first_task_fails_naming_the_keys(dag, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_SALES_ETL_CONFIG", raising=False)
+    from sales_etl.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'sales_etl_config' is not set; it needs .*'bucket'"):
+        render(dag, "wait_for_sales", "2024-01-15")

@@ -14,6 +14,8 @@ import pytest
 from moto import mock_aws
 
 from deploy.artifacts import (
+    GLUE_ENTRY_MODULE,
+    GLUE_LAUNCHER,
     ArtifactError,
     build_lambda_zip,
     code_sha256,
@@ -110,12 +112,38 @@ def test_publish_glue_scripts_uploads_entry_and_module_zip(s3: Any, scripts_dir:
     assert sorted(result.uploaded) == expected
     assert result.unchanged == ()
     assert s3_keys(s3) == expected
-    # Packages and top-level modules: no tests, caches, notes or other nested files.
+    # Packages and top-level modules: no tests, caches, notes or other nested files; the entry
+    # script too, which the fixed launcher at the script location runs.
     assert zip_names(s3, "scripts/sales_etl_lib.zip") == sorted(
-        ["sales_job/__init__.py", "sales_job/transforms.py", "schema.py", *CONTRACT]
+        [
+            "sales_job/__init__.py",
+            "sales_job/transforms.py",
+            "schema.py",
+            f"{GLUE_ENTRY_MODULE}.py",
+            *CONTRACT,
+        ]
     )
+    library = s3.get_object(Bucket=BUCKET, Key="scripts/sales_etl_lib.zip")["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(library)) as archive:
+        entry = archive.read(f"{GLUE_ENTRY_MODULE}.py")
+    assert entry == (scripts_dir / "sales_etl_job.py").read_bytes()
     body = s3.get_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py")["Body"].read()
-    assert body == (scripts_dir / "sales_etl_job.py").read_bytes()
+    assert body == GLUE_LAUNCHER
+
+
+def test_a_change_to_any_glue_code_replaces_only_the_library_zip(
+    s3: Any, scripts_dir: Path
+) -> None:
+    # One PUT switches the job's code: a deploy stopped part-way cannot split a pair.
+    ensure_bucket(s3, BUCKET, REGION)
+    publish_glue_scripts(s3, BUCKET, scripts_dir)
+    write(scripts_dir / "sales_etl_job.py", "from sales_job import transforms as t\n")
+    write(scripts_dir / "sales_job" / "transforms.py", "def clean(df):\n    return df\n\n")
+
+    changed = publish_glue_scripts(s3, BUCKET, scripts_dir)
+
+    assert changed.uploaded == ("scripts/sales_etl_lib.zip",)
+    assert changed.unchanged == ("scripts/sales_etl_job.py",)
 
 
 def test_publish_glue_scripts_skips_unchanged_and_reuploads_changed(
@@ -141,8 +169,7 @@ def test_publish_glue_scripts_skips_unchanged_and_reuploads_changed(
 def test_publish_glue_scripts_trusts_etag_of_foreign_upload(s3: Any, scripts_dir: Path) -> None:
     # Objects put by another tool carry no hash metadata; identical content is still skipped.
     ensure_bucket(s3, BUCKET, REGION)
-    entry = (scripts_dir / "sales_etl_job.py").read_bytes()
-    s3.put_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py", Body=entry)
+    s3.put_object(Bucket=BUCKET, Key="scripts/sales_etl_job.py", Body=GLUE_LAUNCHER)
     s3.put_object(Bucket=BUCKET, Key="scripts/sales_etl_lib.zip", Body=b"stale")
 
     result = publish_glue_scripts(s3, BUCKET, scripts_dir)
@@ -162,7 +189,9 @@ def test_publish_glue_scripts_custom_prefix_and_no_modules(s3: Any, tmp_path: Pa
     assert result.script_location == f"s3://{BUCKET}/code/glue/sales_etl_job.py"
     assert s3_keys(s3) == ["code/glue/sales_etl_job.py", "code/glue/sales_etl_lib.zip"]
     # The job definition always names the zip, so it exists with no modules of the job's own.
-    assert zip_names(s3, "code/glue/sales_etl_lib.zip") == CONTRACT
+    assert zip_names(s3, "code/glue/sales_etl_lib.zip") == sorted(
+        [f"{GLUE_ENTRY_MODULE}.py", *CONTRACT]
+    )
 
 
 def test_publish_glue_scripts_without_entry_script_fails(s3: Any, tmp_path: Path) -> None:

@@ -105,27 +105,55 @@ def test_dag_import_error_fails_with_the_real_airflow_check(
     assert_nothing_written(s3, mwaa, call_log)
 
 
-def test_environment_not_updatable_fails_when_an_update_is_needed(
-    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+def test_dag_check_sees_only_what_mwaa_has_not_the_checkout(
+    deploy: Deploy, tmp_path: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
 ) -> None:
-    mwaa.environment["Status"] = "UPDATING"
+    # The venv's .pth puts glue_scripts/ and the repo root on every tool's sys.path; MWAA has
+    # only the DAG folder, plugins.zip and the installed requirements.
+    project = copy_real_project(tmp_path / "real")
+    write(project / "dags" / "uses_glue_code.py", "from airflow.sdk import DAG\nimport sales_job\n")
+    write(
+        project / "dags" / "uses_repo_code.py", "from airflow.sdk import DAG\nimport local.repo\n"
+    )
 
-    result = deploy("--skip-code")
+    result = deploy("--skip-code", checker=check_dags_in_subprocess, project_dir=project)
 
     assert result.code == EXIT_PREFLIGHT_FAILED
-    assert "is UPDATING; UpdateEnvironment needs one of" in result.err
+    assert "DAG import check: 1 DAG(s) loaded: sales_etl" in result.out
+    assert "DAG import error in uses_glue_code.py" in result.err
+    assert "No module named 'sales_job'" in result.err
+    assert "DAG import error in uses_repo_code.py" in result.err
+    assert "No module named 'local'" in result.err
     assert_nothing_written(s3, mwaa, call_log)
 
 
-def test_unknown_environment_fails(
-    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param(
+            "Status", "UPDATING", "is UPDATING; UpdateEnvironment needs one of", id="not-updatable"
+        ),
+        pytest.param(
+            "Name", "another-env", f"MWAA environment {ENV_NAME!r} not found", id="unknown"
+        ),
+    ],
+)
+def test_an_environment_that_cannot_take_the_deploy_fails_before_any_write(
+    deploy: Deploy,
+    s3: Any,
+    source_bucket: str,
+    mwaa: FakeMwaa,
+    call_log: CallLog,
+    field: str,
+    value: str,
+    message: str,
 ) -> None:
-    mwaa.environment["Name"] = "another-env"
+    mwaa.environment[field] = value
 
     result = deploy("--skip-code")
 
     assert result.code == EXIT_PREFLIGHT_FAILED
-    assert f"MWAA environment {ENV_NAME!r} not found" in result.err
+    assert message in result.err
     assert_nothing_written(s3, mwaa, call_log)
 
 
@@ -164,7 +192,10 @@ def run_with_session(session: boto3.Session, project: Path, checker: OkChecker) 
 @pytest.mark.parametrize(
     ("missing", "message"),
     [
-        ("region", "no AWS region: pass --region or set AWS_REGION"),
+        ("region", "no AWS region: pass --region, set AWS_DEFAULT_REGION"),
+        # botocore (1.42) takes the region from AWS_DEFAULT_REGION or the profile, never from
+        # AWS_REGION (which other AWS SDKs read): advice to set AWS_REGION changed nothing.
+        ("region, AWS_REGION set", "(AWS_REGION is set, but boto3 does not read it)"),
         ("credentials", "no AWS credentials found"),
     ],
 )
@@ -180,8 +211,10 @@ def test_missing_region_or_credentials_fails(
     ok_checker: OkChecker,
 ) -> None:
     # moto exports fake credentials; take away what the case is about.
-    if missing == "region":
+    if missing.startswith("region"):
         monkeypatch.delenv("AWS_DEFAULT_REGION")
+        if missing == "region, AWS_REGION set":
+            monkeypatch.setenv("AWS_REGION", REGION)
         session = boto3.Session()
     else:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -194,6 +227,7 @@ def test_missing_region_or_credentials_fails(
 
     assert code == EXIT_PREFLIGHT_FAILED
     assert message in err
+    assert "set AWS_REGION" not in err
     assert ok_checker.seen == []
     assert_nothing_written(s3, mwaa, call_log)
 

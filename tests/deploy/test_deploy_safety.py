@@ -4,6 +4,7 @@ project's own files, exactly the bytes its pre-flight checked."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,17 +170,34 @@ def outside_secret(tmp_path: Path) -> Path:
     return write(tmp_path / "home" / ".aws" / "credentials", "[default]\nsecret = x\n")
 
 
-@pytest.mark.parametrize(
-    ("link", "flags"),
-    [
-        ("dags/x.py", ["--skip-code"]),
-        ("plugins/teamlib/creds.py", ["--skip-code"]),
-        ("glue_scripts/creds.py", ["--data-bucket", "data", "--lambda-function", "fn"]),
-        ("lambdas/post_process/creds.txt", ["--data-bucket", "data", "--lambda-function", "fn"]),
-    ],
-)
-def test_a_symlink_outside_the_project_is_refused_by_name(
-    link: str,
+CODE_FLAGS = ["--data-bucket", "data", "--lambda-function", "fn"]
+# Each folder whose files ship, and the flags of a deploy that ships them.
+SHIPPED_FOLDERS = [
+    ("dags", ["--skip-code"]),
+    ("plugins/teamlib", ["--skip-code"]),
+    ("glue_scripts", CODE_FLAGS),
+    ("lambdas/post_process", CODE_FLAGS),
+]
+
+
+def plant_symlink_outside(folder: Path, tmp_path: Path) -> list[str]:
+    link = folder / "creds.py"
+    link.symlink_to(outside_secret(tmp_path))
+    return [f"{link} resolves to", "outside the project root"]
+
+
+def plant_name_not_utf8(folder: Path, tmp_path: Path) -> list[str]:
+    # S3 keys and zip member names are UTF-8: such a name used to pass pre-flight and fail the
+    # DAG upload after UpdateEnvironment had restarted the environment.
+    write(folder / os.fsdecode(b"caf\xe9.py"), "VALUE = 1\n")  # Latin-1, as old tools write
+    return [f"{folder}/caf\\xe9.py: the file name is not UTF-8"]
+
+
+@pytest.mark.parametrize("plant", [plant_symlink_outside, plant_name_not_utf8])
+@pytest.mark.parametrize(("folder", "flags"), [*SHIPPED_FOLDERS, ("dags/helpers", ["--skip-code"])])
+def test_a_file_that_cannot_ship_is_refused_by_name_before_anything_is_written(
+    plant: Callable[[Path, Path], list[str]],
+    folder: str,
     flags: list[str],
     deploy: Deploy,
     project: Path,
@@ -190,13 +208,12 @@ def test_a_symlink_outside_the_project_is_refused_by_name(
     call_log: CallLog,
 ) -> None:
     s3.create_bucket(Bucket="data")
-    (project / link).symlink_to(outside_secret(tmp_path))
+    expected = plant(project / folder, tmp_path)
 
     result = deploy(*flags)
 
-    assert result.code == EXIT_PREFLIGHT_FAILED
-    assert f"{project / link} resolves to" in result.err
-    assert "outside the project root" in result.err
+    assert result.code == EXIT_PREFLIGHT_FAILED, result.err
+    assert [text for text in expected if text not in result.err] == []
     assert call_log.writes == [] and mwaa.updates == []
     assert object_versions(s3, source_bucket) == []
 

@@ -111,6 +111,7 @@ def test_template_outputs_cover_the_config_keys_the_stack_decides() -> None:
         "lambda_function",
         "max_quarantine_ratio",
         "alert_topic_arn",
+        "glue_version",
     }
     for name, output in outputs.items():
         if snake_case(name) in config_keys:

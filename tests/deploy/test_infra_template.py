@@ -57,7 +57,12 @@ def test_cfn_lint_reports_nothing() -> None:
 
 # moto's CloudFormation has no model for these types: it skips them with a warning, so the
 # stack is created without them (their properties are checked statically below).
-MOTO_UNSUPPORTED = {"AWS::S3::BucketPolicy", "AWS::Glue::Database"}
+MOTO_UNSUPPORTED = {
+    "AWS::S3::BucketPolicy",
+    "AWS::Glue::Database",
+    "AWS::Glue::Job",
+    "AWS::Glue::Crawler",
+}
 
 
 def test_stack_creates_in_moto(aws_env: None) -> None:
@@ -295,26 +300,20 @@ def statement_by_sid(document: dict[str, Any], sid: str) -> dict[str, Any]:
 
 
 # What the DAG's operators call (Amazon provider 9.25): S3KeySensor (wildcard list),
-# GlueCrawlerOperator (get/create/update/start, crawler_ready waiter, metrics),
-# GlueJobOperator (update_config=True: get/create/update job; start, poll, stop on kill;
-# verbose: the run's log streams), LambdaInvokeFunctionOperator (invoke).
+# GlueCrawlerOperator by name (get/start, crawler_ready waiter, metrics), the pre-run checks
+# (GetJob, GetCrawler), GlueJobOperator (update_config=False: get job; start, poll, stop on
+# kill, re-attach on retry), LambdaInvokeFunctionOperator (invoke). Nothing that creates or
+# changes a job or crawler, or passes a role.
 MWAA_ACTIONS = {
     "s3:ListBucket",
     "glue:GetCrawler",
-    "glue:CreateCrawler",
-    "glue:UpdateCrawler",
     "glue:StartCrawler",
     "glue:GetCrawlerMetrics",
     "glue:GetJob",
-    "glue:CreateJob",
-    "glue:UpdateJob",
     "glue:StartJobRun",
     "glue:GetJobRun",
     "glue:GetJobRuns",
     "glue:BatchStopJobRun",
-    "iam:PassRole",
-    "logs:FilterLogEvents",
-    "logs:GetLogEvents",
     "lambda:InvokeFunction",
     # the failure callback reads the day's manifest
     "s3:GetObject",
@@ -331,9 +330,6 @@ def test_mwaa_policy_grants_exactly_the_dag_operators_calls(
     sensor = statement_by_sid(policy, "WaitForSalesFiles")
     assert sensor["Resource"] == f"arn:aws:s3:::{BUCKET}"
     assert sensor["Condition"] == {"StringLike": {"s3:prefix": "raw-data/sales/*"}}
-    pass_role = statement_by_sid(policy, "PassGlueRoleToGlue")
-    assert pass_role["Resource"] == GETATTS["GlueRole.Arn"]
-    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}
     glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
     assert statement_by_sid(policy, "RunGlueJob")["Resource"] == f"{glue}:job/sales_etl_job"
     assert statement_by_sid(policy, "RunCrawlers")["Resource"] == [
@@ -342,8 +338,6 @@ def test_mwaa_policy_grants_exactly_the_dag_operators_calls(
     ]
     invoke = statement_by_sid(policy, "InvokePostProcess")
     assert invoke["Resource"] == GETATTS["PostProcessFunction.Arn"]
-    logs = statement_by_sid(policy, "ReadGlueJobLogs")["Resource"]
-    assert all(":log-group:/aws-glue/jobs/output" in r or "/aws-glue/jobs/error" in r for r in logs)
     manifests = statement_by_sid(policy, "ReadManifestsForAlerts")["Resource"]
     assert manifests == f"arn:aws:s3:::{BUCKET}/manifests/*"
 
@@ -381,6 +375,7 @@ def test_glue_role_reads_inputs_and_writes_only_its_outputs(
         "s3:GetObject": {"raw-data/*", "scripts/*", *outputs},
         "s3:PutObject": outputs,
         "s3:DeleteObject": outputs,
+        "s3:AbortMultipartUpload": outputs,  # EMRFS's multipart writes
     }
     catalog = statement_by_sid(resolved["GlueRole/sales-etl-glue"], "CatalogTables")
     glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"

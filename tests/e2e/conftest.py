@@ -8,10 +8,9 @@ import pytest
 
 from local.airflow.dag_test_runner import DagTestRunner
 from local.airflow.environment import airflow_environment
-from local.aws_local import EndpointClients
 from local.endpoint import RunningEndpoint
 from local.provision import seed
-from sales_etl.config import load_config
+from local.stack_config import local_config
 from tests.support.alerts import AlertInbox
 from tests.support.endpoint import suite_endpoint
 from tests.support.pipeline import (
@@ -35,8 +34,8 @@ def pipeline(
     endpoint: RunningEndpoint, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
     work = tmp_path_factory.mktemp("e2e")
-    cfg = load_config(E2E_CONFIG)
-    env = airflow_environment(endpoint.url, work / "airflow", E2E_CONFIG)
+    cfg = local_config(**E2E_CONFIG)
+    env = airflow_environment(endpoint.clients, work / "airflow", E2E_CONFIG)
     # A missing partition must fail in seconds here, not after the production 6 hours.
     env["AIRFLOW__SALES_ETL__SALES_WAIT_SECONDS"] = "8"
     # `tasks test` runs one try: a failing job must be the task's last try for its alert.
@@ -44,7 +43,7 @@ def pipeline(
     logs = work / "logs"
     # Airflow starts (imports, DB migration, DAG parse) while the endpoint is seeded.
     with DagTestRunner(env, logs, migrate=True) as runner:
-        aws = EndpointClients(endpoint.url)
+        aws = endpoint.clients
         seed(aws, cfg, write_e2e_lake)
         alerts = AlertInbox(aws, "e2e-alerts")
         yield Pipeline(endpoint, aws, cfg, env, work / "airflow", logs, runner, alerts)

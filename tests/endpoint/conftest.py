@@ -26,7 +26,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoi
 
 @pytest.fixture(scope="module")
 def aws(endpoint: RunningEndpoint) -> Aws:
-    return Aws(endpoint.url)
+    return Aws(endpoint.clients)
 
 
 @pytest.fixture

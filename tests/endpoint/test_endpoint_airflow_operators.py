@@ -14,14 +14,22 @@ import pytest
 
 from local.aws_local import aws_connection
 from local.endpoint import RunningEndpoint
-from tests.support.endpoint import ROLE_ARN, Aws, keys, lambda_role, lambda_zip, unique
+from tests.support.endpoint import (
+    ROLE_ARN,
+    Aws,
+    keys,
+    lambda_role,
+    lambda_zip,
+    unique,
+    wait_for_job_run,
+)
 
 CONN_ID = "aws_default"
 
 
 @pytest.fixture(autouse=True)
 def airflow_env(endpoint: RunningEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(endpoint.url))
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(endpoint.clients))
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow-home"))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -269,3 +277,42 @@ def test_deferrable_triggers_complete(aws: Aws, bucket: str) -> None:
     assert job_event == {"status": "success", "run_id": run_ids[0]}
     assert crawler_event["status"] == "success"
     assert aws.glue.get_crawler(Name=crawler)["Crawler"]["LastCrawl"]["Status"] == "SUCCEEDED"
+
+
+def test_a_stopped_run_fails_the_plain_wait_and_passes_the_verbose_one(
+    aws: Aws, bucket: str
+) -> None:
+    """Why the DAG's transform waits with verbose=False: provider 9.25.0's verbose trigger
+    counts a run stopped from outside as success; the waiter behind the plain one fails it."""
+    from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+
+    script = upload_script(aws, bucket, "import time\ntime.sleep(120)\n")
+    job = unique("stopped")
+    aws.glue.create_job(
+        Name=job, Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": script}
+    )
+    run_id = aws.glue.start_job_run(JobName=job)["JobRunId"]
+    aws.glue.batch_stop_job_run(JobName=job, JobRunIds=[run_id])
+    assert wait_for_job_run(aws, job, run_id)["JobRunState"] == "STOPPED"
+
+    def wait(verbose: bool) -> dict:
+        trigger = GlueJobCompleteTrigger(
+            job_name=job,
+            run_id=run_id,
+            verbose=verbose,
+            waiter_delay=1,
+            waiter_max_attempts=5,
+            aws_conn_id=CONN_ID,
+        )
+
+        async def first_event() -> dict:
+            async for event in trigger.run():
+                return event.payload
+            raise AssertionError("trigger ended without an event")
+
+        return asyncio.run(first_event())
+
+    failed = wait(verbose=False)
+    assert failed["status"] == "error"  # execute_complete raises on it: the task fails
+    assert "AWS Glue job failed" in failed["message"] and "STOPPED" in failed["message"]
+    assert wait(verbose=True) == {"status": "success", "run_id": run_id}

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.support.endpoint import Aws, lambda_role, lambda_zip, log_messages, unique
 
@@ -113,3 +114,54 @@ def test_missing_handler_module(aws: Aws) -> None:
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "Runtime.ImportModuleError"
     assert payload["errorMessage"].startswith("Unable to import module 'nothere'")
+
+
+# AWS's synchronous invocation payload quota: 6 MB each way, as the service counts them.
+REQUEST_LIMIT = 6_291_456
+RESPONSE_LIMIT = 6_291_556
+SIZES_HANDLER = """
+def handler(event, context):
+    if "reply_bytes" in event:
+        return "A" * (event["reply_bytes"] - 2)  # the JSON string's quotes make up the rest
+    return len(event["blob"])
+"""
+
+
+@pytest.fixture(scope="module")
+def sizes(aws: Aws) -> str:
+    return create_function(aws, "sizes", "sizes.handler", {"sizes.py": SIZES_HANDLER}, Timeout=30)
+
+
+def request_of(size: int) -> bytes:
+    head, tail = b'{"blob": "', b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def test_a_request_payload_over_6_mb_is_refused_as_on_aws(aws: Aws, sizes: str) -> None:
+    at_limit = aws.lambda_.invoke(FunctionName=sizes, Payload=request_of(REQUEST_LIMIT))
+    assert "FunctionError" not in at_limit
+    assert json.loads(at_limit["Payload"].read()) == REQUEST_LIMIT - 12
+
+    with pytest.raises(ClientError) as excinfo:
+        aws.lambda_.invoke(FunctionName=sizes, Payload=request_of(REQUEST_LIMIT + 1))
+    error = excinfo.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert error["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert error["Error"]["Message"] == (
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
+
+
+def test_a_response_payload_over_6_mb_is_a_function_error_as_on_aws(aws: Aws, sizes: str) -> None:
+    response, payload = invoke(aws, sizes, {"reply_bytes": RESPONSE_LIMIT})
+    assert "FunctionError" not in response
+    assert len(payload) == RESPONSE_LIMIT - 2
+
+    response, payload = invoke(aws, sizes, {"reply_bytes": RESPONSE_LIMIT + 1})
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert payload == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }

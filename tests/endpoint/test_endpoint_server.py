@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -14,7 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from local.aws_local import DEVELOPER_ACCESS_KEY
 from local.endpoint import EndpointError, RunningEndpoint, running_endpoint, start_endpoint
+from local.endpoint_file import read_endpoint_file
 from local.repo import REPO_ROOT
 from tests.support.endpoint import Aws, create_job
 from tests.support.polling import wait_for
@@ -70,12 +73,32 @@ def test_cli_serves_writes_state_file_and_stops_its_jobs_on_sigterm(
     proc, work_dir = cli
     url = proc.stdout.readline().strip()  # type: ignore[union-attr]
     assert url.startswith("http://127.0.0.1:"), proc.stderr.read()  # type: ignore[union-attr]
-    state = json.loads((work_dir / "endpoint.json").read_text())
+    state_file = work_dir / "endpoint.json"
+    # Where the key is, never the key itself (terminals and container logs are kept).
+    ready = proc.stderr.readline()  # type: ignore[union-attr]
+    assert str(state_file) in ready
+    state = json.loads(state_file.read_text())
     assert state["pid"] == proc.pid
     assert state["url"] == url
     assert state["host"] == "127.0.0.1"
+    assert state["aws_secret_access_key"] not in ready
+    assert state["aws_access_key_id"] == DEVELOPER_ACCESS_KEY
+    # The key is the developer's alone: no other account on the machine can read it.
+    assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(work_dir.stat().st_mode) == 0o700
 
-    aws = Aws(url)
+    aws = Aws(read_endpoint_file(state_file))
+    # What the README tells the AWS CLI's users to eval.
+    exports = subprocess.run(
+        [sys.executable, "-m", "local.endpoint_file", str(state_file)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert f"export AWS_ENDPOINT_URL={url}\n" in exports
+    assert f"export AWS_SECRET_ACCESS_KEY={state['aws_secret_access_key']}\n" in exports
     aws.s3.create_bucket(Bucket="cli-bucket")
     pid_file = tmp_path / "job.pid"
     script = (
@@ -119,22 +142,17 @@ def test_cli_refuses_other_hosts() -> None:
 def test_a_new_endpoint_starts_empty_after_another_stopped_in_the_process() -> None:
     # moto keeps its state per process; a child process, as the endpoint fixture here is live.
     script = """
-import boto3
-from local.aws_local import REGION
 from local.endpoint import start_endpoint
 
-def buckets(url):
-    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION,
-                      aws_access_key_id="x", aws_secret_access_key="x")
-    return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+def buckets(endpoint):
+    return [b["Name"] for b in endpoint.clients.client("s3").list_buckets()["Buckets"]]
 
 first = start_endpoint(warm_spark=False)
-boto3.client("s3", endpoint_url=first.url, region_name=REGION, aws_access_key_id="x",
-             aws_secret_access_key="x").create_bucket(Bucket="left-behind")
-print(buckets(first.url))
+first.clients.client("s3").create_bucket(Bucket="left-behind")
+print(buckets(first))
 first.stop()
 second = start_endpoint(warm_spark=False)
-print(buckets(second.url))
+print(buckets(second))
 second.stop()
 """
     done = subprocess.run(

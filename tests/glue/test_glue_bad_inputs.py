@@ -7,6 +7,7 @@ the file is accounted for exactly once.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,16 @@ import pytest
 
 from sales_job.args import JobArgs
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
+from sales_job.daily_run import run_sales_etl
 from sales_job.manifest import collect_line_counts
 from sales_job.run_context import RunContext
 from sales_job.spark_io import read_parsed_lines, without_later_copies
 from sales_job.validation import check_rows, select_customers
 from tests.support.lake import (
     SALES_HEADER,
+    job_args,
     output_dir,
     read_partition,
-    run_day,
     sales_dir,
     write_customers,
     write_file,
@@ -31,6 +33,7 @@ from tests.support.lake import (
 
 DAY = "2024-01-15"
 H = SALES_HEADER
+LINE_LIMIT = 120  # bytes: lowered for this lake (every other line here is shorter)
 
 
 def row(order_id: str, customer: str = "C001", quantity: str = "2", price: str = "10.00",
@@ -105,12 +108,20 @@ FILES: dict[str, str | bytes] = {
     "bom.csv": b"\xef\xbb\xbf" + ("\n".join([H, row("2501")]) + "\n").encode(),
     "empty.csv": b"",
     "header_only.csv": H + "\n",
+    # Latin-1, not UTF-8: the id and the region each hold one such byte.
+    "latin1.csv": (
+        "\n".join([H, row("2601"), row("26\xe902"), row("2603", region="K\xf6ln")]) + "\n"
+    ).encode("latin-1"),
+    "long_line.csv": "\n".join([H, row("2701"), row("2702", region="N" * LINE_LIMIT)]) + "\n",
 }
 
 
+def text_of(content: str | bytes) -> str:
+    return content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+
+
 def non_blank_lines(content: str | bytes) -> list[tuple[int, str]]:
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
-    lines = text.lstrip("\ufeff").splitlines()
+    lines = text_of(content).lstrip("\ufeff").splitlines()
     return [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
 
 
@@ -135,14 +146,16 @@ def outcome(spark, tmp_path_factory) -> dict[str, Any]:
     for name, content in FILES.items():
         write_file(sales_dir(base, DAY) / name, content)
     write_customers(base)
-    manifest = run_day(spark, base, DAY, max_quarantine_ratio="1")
+    args = job_args(base, DAY, max_quarantine_ratio="1")
+    manifest = run_sales_etl(spark, dataclasses.replace(args, max_line_bytes=LINE_LIMIT))
 
     # The job's own classification (check_rows, then without_later_copies), with every
     # column check_rows gives, collected so per-line outcomes can be checked.
     folder = sales_dir(base, DAY)
     uris = [f"file://{folder / name}" for name in sorted(FILES)]
     snapshot = base / "raw-data/customers/snapshot_date=2024-01-01/customers.csv"
-    with RunContext.start(spark, JobArgs(date(2024, 1, 15), f"file://{base}")) as ctx:
+    own_args = JobArgs(date(2024, 1, 15), f"file://{base}", max_line_bytes=LINE_LIMIT)
+    with RunContext.start(spark, own_args) as ctx:
         customers = select_customers(
             read_parsed_lines(ctx, [f"file://{snapshot}"], CUSTOMER_COLUMNS)
         )
@@ -161,14 +174,16 @@ def check_file(
 ) -> list[dict[str, Any]]:
     """Assert the file's quarantined lines/reasons and valid lines; return its valid rows."""
     content = FILES[name]
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
-    raw_lines = text.splitlines()
+    raw_lines = text_of(content).splitlines()
     got_quarantine = {
         q["line_number"]: q for q in outcome["quarantine"] if q["source_file"] == name
     }
     assert {n: q["reason"] for n, q in got_quarantine.items()} == quarantined
     for number, q in got_quarantine.items():
-        assert q["raw_line"].lstrip("\ufeff") == raw_lines[number - 1].lstrip("\ufeff")
+        raw = raw_lines[number - 1]
+        if q["reason"] == Reason.LINE_TOO_LONG:
+            raw = raw[:LINE_LIMIT]  # ASCII here: bytes are characters
+        assert q["raw_line"].lstrip("\ufeff") == raw.lstrip("\ufeff")
     rows = [r for r in outcome["classified"] if r["source_file"] == name]
     valid_rows = [r for r in rows if r["line_kind"] == "row" and r["reason"] is None]
     assert sorted(r["line_number"] for r in valid_rows) == valid
@@ -272,6 +287,14 @@ def test_crlf_line_endings(outcome):
 def test_utf8_bom(outcome):
     rows = check_file(outcome, "bom.csv", {}, [2])
     assert rows[0]["order_id"] == "2501"
+
+
+def test_lines_that_are_not_utf8_are_quarantined(outcome):
+    check_file(outcome, "latin1.csv", dict.fromkeys((3, 4), Reason.INVALID_UTF8), [2])
+
+
+def test_a_line_over_the_length_limit_is_quarantined(outcome):
+    check_file(outcome, "long_line.csv", {3: Reason.LINE_TOO_LONG}, [2])
 
 
 def test_empty_file_has_no_rows_and_is_reported(outcome):

@@ -17,15 +17,49 @@ GLUE_STYLE = [
     "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://b/temp/",
     "--enable-metrics", "", "--run_date", "2024-01-15", "--data_uri", "s3://bucket/",
 ]  # fmt: skip
+# What the job definition and the Airflow provider add to every run (glue_resources.py).
+DAG_STYLE = [
+    *GLUE_STYLE,
+    "--job-language", "python", "--extra-py-files", "s3://bucket/scripts/sales_etl_lib.zip",
+    "--enable-continuous-cloudwatch-log", "true", "--airflow_task_uuid", "3f2a-uuid",
+    "--continuous-log-logGroup", "/aws-glue/jobs", "--python-modules-installer-option",
+    "--upgrade", "--max_quarantine_ratio", "0.2", "--min_rows", "5", "--completion_marker", "none",
+]  # fmt: skip
 
 
-def test_glue_style_argv_is_parsed_locally_and_unknown_arguments_are_ignored():
+def test_glue_style_argv_is_parsed_locally_and_glues_own_arguments_are_accepted():
     args = resolve_job_args(GLUE_STYLE)
     assert args.run_date == date(2024, 1, 15)
     assert args.data_uri == "s3://bucket"
     assert args.max_quarantine_ratio == 0.05
     assert args.min_rows == 1
     assert args.job_run_id == "jr_abc"
+    assert args.completion_marker == "_SUCCESS"
+
+    args = resolve_job_args(DAG_STYLE)
+    assert (args.max_quarantine_ratio, args.min_rows, args.completion_marker) == (0.2, 5, None)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--max_quarantine_ration", "0.9"], "--max_quarantine_ration"),
+        (["--help"], "--help"),
+        (["--min-rows", "3"], "--min-rows"),
+        (["stray"], "'stray'"),
+    ],
+)
+def test_an_unknown_argument_fails_the_run_naming_it(extra, named):
+    with pytest.raises(JobArgumentError, match="unknown") as caught:
+        resolve_job_args([*GLUE_STYLE, *extra])
+    assert named in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "marker"), [("_SUCCESS", "_SUCCESS"), ("_READY", "_READY"), ("", None)]
+)
+def test_the_completion_marker_argument(value, marker):
+    assert resolve_job_args([*GLUE_STYLE, "--completion_marker", value]).completion_marker == marker
 
 
 BAD_DATE = "--run_date must be a real date in YYYY-MM-DD form"
@@ -64,7 +98,11 @@ BAD_DATE = "--run_date must be a real date in YYYY-MM-DD form"
             ["--run_date", "2024-01-15", "--data_uri", "/x", "--min_rows", "ten"],
             "--min_rows must be a whole number >= 1, got 'ten'",
         ),
-        (["--run_dat", "2024-01-15", "--data_uri", "/x"], "missing required argument --run_date"),
+        (["--run_dat", "2024-01-15", "--data_uri", "/x"], "unknown argument --run_dat"),
+        (
+            ["--run_date", "2024-01-15", "--data_uri", "/x", "--completion_marker", "done.txt"],
+            "--completion_marker must be a file name starting with '_' or '.'",
+        ),
     ],
 )
 def test_bad_arguments_name_the_argument(argv, message):
@@ -109,6 +147,9 @@ def test_on_glue_arguments_come_from_get_resolved_options(monkeypatch):
     assert calls[-1] == ["run_date", "data_uri"]
     with pytest.raises(JobArgumentError, match="--data_uri"):
         resolve_job_args(["job.py", "--run_date", "2024-01-15"])
+    # getResolvedOptions ignores what it was not asked for: the job does not.
+    with pytest.raises(JobArgumentError, match="unknown argument --max_quarantine_ration"):
+        resolve_job_args([*argv, "--max_quarantine_ration", "0.9"])
 
 
 def test_lake_fs_lists_visible_entries_writes_and_deletes(spark, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sales_job import spark_io
-from sales_job.contract import SALES_COLUMNS, Reason
+from sales_job.contract import MAX_LINE_BYTES, SALES_COLUMNS, Reason
 from sales_job.csv_lines import first_content_line, plan_header
 from sales_job.lake_fs import LakeFs
 from tests.support.lake import (
@@ -108,5 +108,5 @@ def test_the_first_line_read_on_the_driver_skips_blank_lines_and_the_bom(
     spark, tmp_path: Path
 ) -> None:
     path = write_file(tmp_path / "a.csv", b"\r\n  \r\n\xef\xbb\xbforder_id,x\r\n1,2\r\n")
-    with closing(LakeFs(spark).lines(f"file://{path}")) as lines:
+    with closing(LakeFs(spark).lines(f"file://{path}", MAX_LINE_BYTES)) as lines:
         assert first_content_line(lines) == "order_id,x"

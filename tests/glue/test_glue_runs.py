@@ -238,8 +238,8 @@ def test_a_later_day_that_cannot_be_rebuilt_fails_the_rerun_before_any_write(spa
     for d in days:
         run_day(spark, tmp_path, d, max_quarantine_ratio="1")
     before = {t: partition_state(tmp_path, t, days[0]) for t in TABLES}
-    # A snapshot folder for the later day without files: its metrics cannot be rebuilt.
-    (tmp_path / f"raw-data/customers/snapshot_date={days[1]}").mkdir()
+    # A complete snapshot folder for the later day without files: its metrics cannot be rebuilt.
+    write_file(tmp_path / f"raw-data/customers/snapshot_date={days[1]}/_SUCCESS", "")
     expect_failure(
         spark,
         tmp_path,

@@ -20,6 +20,7 @@ from sales_job.contract import (
     CUSTOMER_DAILY_SCHEMA,
     CUSTOMER_METRICS_SCHEMA,
     DAILY_SALES_SCHEMA,
+    MAX_LINE_BYTES,
     QUARANTINE_SCHEMA,
     SALES_COLUMNS,
     Reason,
@@ -43,7 +44,7 @@ def parsed_lines(spark, header, *files: tuple[str, list[str]]):
     """The job's parse of in-memory files: one split per file, line ids = line numbers."""
     rows = [(name, 0, i, text) for name, lines in files for i, text in enumerate(lines, start=1)]
     plans = {name: plan_header(first_content_line(lines), header) for name, lines in files}
-    return parse_lines(spark.createDataFrame(rows, LINES_DDL), plans, header)
+    return parse_lines(spark.createDataFrame(rows, LINES_DDL), plans, header, MAX_LINE_BYTES)
 
 
 def numbered(classified):

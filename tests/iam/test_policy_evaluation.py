@@ -10,7 +10,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from local.aws_local import GLUE_ROLE, LAMBDA_ROLE_PRINCIPAL
 from local.endpoint.http.call_log import Call
-from sales_etl.config import PipelineConfig
+from local.stack_config import local_config
 from tests.support.iam.evaluation import UnsupportedPolicy, evaluate, statements_of
 from tests.support.iam.policies import render_role_policies
 
@@ -100,7 +100,7 @@ def test_statements_no_call_used_are_reported() -> None:
 
 
 def test_the_template_renders_for_the_local_names() -> None:
-    policies = render_role_policies(PipelineConfig())
+    policies = render_role_policies(local_config())
     lambda_statements = {
         s["Sid"]: s for p in policies[LAMBDA_ROLE_PRINCIPAL] for s in p["Statement"]
     }

@@ -373,6 +373,32 @@ def test_failed_check_raises_and_publishes_nothing(
     assert received(topic_queue) == []
 
 
+def test_a_manifest_of_another_glue_run_fails_even_when_it_succeeded(
+    put_manifest: Callable[..., str],
+) -> None:
+    # An earlier run of the day left this manifest; the run the DAG started wrote none.
+    uri = put_manifest(make_manifest(job_run_id="jr_earlier"))
+    with pytest.raises(CheckFailedError) as excinfo:
+        lambda_handler(event(uri, job_run_id="jr_this_run"), None)
+    assert excinfo.value.check == "job_run_id"
+    assert "written by Glue run 'jr_earlier', not by run 'jr_this_run'" in str(excinfo.value)
+    assert published_metric_names() == []
+
+
+def test_the_run_that_wrote_the_manifest_passes(put_manifest: Callable[..., str]) -> None:
+    uri = put_manifest(make_manifest())
+    summary = lambda_handler(event(uri, job_run_id="jr_0123456789abcdef"), None)
+    assert summary["job_run_id"] == "jr_0123456789abcdef"
+
+
+@pytest.mark.parametrize("job_run_id", [None, "", 7])
+def test_a_job_run_id_that_names_no_run_is_refused(
+    put_manifest: Callable[..., str], job_run_id: object
+) -> None:
+    with pytest.raises(InvalidEventError, match=r"event\.job_run_id must be the id"):
+        lambda_handler(event(put_manifest(make_manifest()), job_run_id=job_run_id), None)
+
+
 def test_failed_status_needs_no_counts(put_manifest: Callable[..., str]) -> None:
     manifest = {"schema_version": 1, "run_date": RUN_DATE, "status": "failed", "error": "boom"}
     with pytest.raises(CheckFailedError, match="status 'failed': boom"):

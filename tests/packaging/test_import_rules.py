@@ -20,10 +20,10 @@ from tests.support.imports import imported_modules, top_level
 # plugins/ (on sys.path on MWAA) and glue_scripts/ (on the Glue job's path).
 IMPORT_ROOTS = (".", "plugins", "glue_scripts")
 # Generic helpers under local/ that the endpoint shares with the local tools: how a local
-# caller reaches the endpoint (region, fake keys, clients) and children in process groups (the
-# endpoint's, the Airflow stack's). They import no pipeline code either: the endpoint rule
-# checks their files too.
-ENDPOINT_SHARED_LOCAL_MODULES = ("local.aws_local", "local.process_group")
+# caller reaches the endpoint (region, access keys, clients), the state file that holds its URL
+# and key, and children in process groups (the endpoint's, the Airflow stack's). They import
+# no pipeline code either: the endpoint rule checks their files too.
+ENDPOINT_SHARED_LOCAL_MODULES = ("local.aws_local", "local.endpoint_file", "local.process_group")
 
 
 @dataclass(frozen=True)

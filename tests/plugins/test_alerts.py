@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from local.stack_config import local_config
 from sales_etl import alerts
-from sales_etl.config import load_config
 from sales_etl.failure_reasons import failure_reason
 from tests.support.notifications import record_sns_notifications
 
@@ -39,7 +39,7 @@ def lambda_error(message: str) -> ValueError:
 
 
 def test_lambda_reason_is_the_functions_error_message():
-    cfg = load_config(None)
+    cfg = local_config()
     error = lambda_error("manifest rows_in 3 != rows_valid 2 + rows_quarantined 0")
     reason = failure_reason("post_process", context("post_process", error), cfg, "2024-01-15")
     assert reason == (
@@ -52,7 +52,7 @@ def test_lambda_reason_is_the_functions_error_message():
     ("marker", "waited_for"), [("_SUCCESS", "_SUCCESS"), ("_READY", "_READY"), (None, "*.csv")]
 )
 def test_sensor_reason_names_the_key_it_waited_for(marker, waited_for):
-    cfg = load_config({"bucket": "acme-sales", "completion_marker": marker})
+    cfg = local_config(bucket="acme-sales", completion_marker=marker)
     reason = failure_reason("wait_for_sales", context("wait_for_sales", None), cfg, "2024-01-15")
     assert reason.startswith(
         f"no sales file matching s3://acme-sales/raw-data/sales/order_date=2024-01-15/{waited_for}"
@@ -61,7 +61,7 @@ def test_sensor_reason_names_the_key_it_waited_for(marker, waited_for):
 
 
 def test_transform_that_never_started_a_run_says_so():
-    cfg = load_config(None)
+    cfg = local_config()
     error = RuntimeError("AccessDeniedException: glue:StartJobRun")
     reason = failure_reason("transform", context("transform", error), cfg, "2024-01-15")
     assert (
@@ -100,7 +100,7 @@ def notifier(monkeypatch):
 def test_the_reason_is_logged_and_sent_only_when_a_topic_is_set(
     monkeypatch, caplog, notifier, topic
 ):
-    monkeypatch.setattr(alerts, "pipeline_config", lambda: load_config({"alert_topic_arn": topic}))
+    monkeypatch.setattr(alerts, "pipeline_config", lambda: local_config(alert_topic_arn=topic))
     caplog.set_level(logging.INFO, logger="sales_etl.alerts")
     error = lambda_error("manifest check failed for 2024-01-15")
 
@@ -112,3 +112,34 @@ def test_the_reason_is_logged_and_sent_only_when_a_topic_is_set(
     ]
     sent = [{k: v for k, v in kw.items() if k != "message"} for kw in notifier.sent]
     assert sent == (expected if topic else [])
+
+
+def test_a_broken_config_still_alerts_the_topic_it_names(monkeypatch, caplog, notifier):
+    # A typo in the Variable fails every task; the alert must not fail with it.
+    broken = json.dumps({"alert_topic_arn": TOPIC, "bukcet": "acme-sales", "glue_workers": 0})
+    monkeypatch.setenv("AIRFLOW_VAR_SALES_ETL_CONFIG", broken)
+    caplog.set_level(logging.INFO, logger="sales_etl.alerts")
+
+    alerts.alert_on_failure(context("transform", RuntimeError("config check failed")))
+
+    [sent] = notifier.sent
+    assert sent["target_arn"] == TOPIC
+    assert "Reason: config Variable 'sales_etl_config' is invalid" in sent["message"]
+    assert "'bukcet'" in sent["message"]
+    assert "RuntimeError: config check failed" in sent["message"]
+    assert "Day: 2024-01-15" in sent["message"]
+
+
+@pytest.mark.parametrize(
+    "variable", ['{"alert_topic_arn": "not-an-arn", "bukcet": 1}', "{not json", "[1]"]
+)
+def test_a_broken_config_without_a_valid_topic_still_logs_the_reason(
+    monkeypatch, caplog, notifier, variable
+):
+    monkeypatch.setenv("AIRFLOW_VAR_SALES_ETL_CONFIG", variable)
+    caplog.set_level(logging.INFO, logger="sales_etl.alerts")
+
+    alerts.alert_on_failure(context("wait_for_sales", RuntimeError("boom")))
+
+    assert notifier.sent == []
+    assert "Reason: config Variable 'sales_etl_config' is invalid" in caplog.text

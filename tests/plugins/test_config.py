@@ -1,37 +1,55 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from sales_etl.config import ConfigError, PipelineConfig, load_config
+from local.stack_config import LOCAL_CONFIG_VARIABLE, local_config
+from sales_etl.config import ConfigError, load_config
+
+LOCAL = json.dumps(LOCAL_CONFIG_VARIABLE)
 
 
-def test_defaults_point_at_the_local_endpoint_account():
-    cfg = load_config(None)
-    assert cfg == PipelineConfig()
-    assert cfg.bucket == "sales-etl-local"
-    assert ":123456789012:" in cfg.glue_role_arn
+def test_without_the_variable_the_error_names_the_keys_it_needs():
+    # No fallback to local names: a bucket name anyone could claim, another account's role.
+    needs = r"\['alert_topic_arn', 'bucket', 'glue_role_arn'\]"
+    for unset in (None, ""):
+        with pytest.raises(ConfigError, match=rf"'sales_etl_config' is not set; .* keys {needs}"):
+            load_config(unset)
 
 
-def test_partial_override_keeps_the_other_defaults():
-    cfg = load_config('{"bucket": "acme-sales", "glue_workers": 5, "max_quarantine_ratio": 0}')
-    assert (cfg.bucket, cfg.glue_workers, cfg.max_quarantine_ratio) == ("acme-sales", 5, 0)
-    assert cfg.glue_job == PipelineConfig().glue_job
+@pytest.mark.parametrize("key", ["bucket", "glue_role_arn", "alert_topic_arn"])
+def test_an_environment_name_has_no_default(key):
+    variable = {k: v for k, v in LOCAL_CONFIG_VARIABLE.items() if k != key}
+    with pytest.raises(ConfigError, match=f"config key '{key}' is required"):
+        load_config(variable)
+
+
+def test_the_other_keys_have_defaults_and_can_be_overridden():
+    cfg = local_config(glue_workers=5, max_quarantine_ratio=0)
+    assert (cfg.glue_workers, cfg.max_quarantine_ratio) == (5, 0)
+    assert (cfg.glue_job, cfg.glue_database, cfg.glue_worker_type) == (
+        "sales_etl_job",
+        "sales_etl",
+        "G.1X",
+    )
+    assert local_config(alert_topic_arn="").alert_topic_arn == ""  # no alerts, said explicitly
 
 
 def test_completion_marker_defaults_to_success_and_can_be_turned_off():
-    assert load_config(None).completion_marker == "_SUCCESS"
-    assert load_config('{"completion_marker": null}').completion_marker is None
-    assert load_config({"min_rows": 100}).min_rows == 100
+    assert local_config().completion_marker == "_SUCCESS"
+    assert local_config(completion_marker=None).completion_marker is None
+    assert local_config(min_rows=100).min_rows == 100
 
 
 def test_mapping_and_json_give_the_same_config():
-    assert load_config({"glue_job": "j"}) == load_config('{"glue_job": "j"}')
+    assert load_config(LOCAL_CONFIG_VARIABLE) == load_config(LOCAL)
 
 
 def test_config_is_immutable():
     with pytest.raises(ValidationError, match="frozen"):
-        load_config(None).bucket = "other"  # type: ignore[misc]
+        local_config().bucket = "other"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

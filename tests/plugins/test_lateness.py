@@ -8,6 +8,7 @@ encoding, and handed to Airflow's own ``CallbackTrigger``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from local.stack_config import LOCAL_CONFIG_VARIABLE
 from sales_etl import lateness
 from sales_etl.config import ConfigError
 from tests.support.notifications import record_sns_notifications
@@ -90,10 +92,12 @@ def notifier(monkeypatch):
 def config(monkeypatch):
     """The config Variable, through Airflow's environment-variable backend (as in a task)."""
 
-    def set_config(value: str) -> None:
-        monkeypatch.setenv("AIRFLOW_VAR_SALES_ETL_CONFIG", value)
+    def set_config(value: dict | str) -> None:
+        """Keys over the local stack's config, or the Variable's raw text."""
+        text = value if isinstance(value, str) else json.dumps({**LOCAL_CONFIG_VARIABLE, **value})
+        monkeypatch.setenv("AIRFLOW_VAR_SALES_ETL_CONFIG", text)
 
-    set_config(f'{{"alert_topic_arn": "{TOPIC}"}}')
+    set_config({"alert_topic_arn": TOPIC})
     return set_config
 
 
@@ -147,7 +151,7 @@ def test_a_run_that_already_failed_is_left_to_its_failure_alert(notifier, config
 
 
 def test_an_empty_alert_topic_fails_the_callback_naming_the_key(notifier, config):
-    config("{}")
+    config({"alert_topic_arn": ""})
     with pytest.raises(ConfigError, match=r"config key 'alert_topic_arn' is empty"):
         asyncio.run(lateness.alert_late_run(**missed(dag_run())))
     assert notifier.sent == []
@@ -158,7 +162,7 @@ def test_an_empty_alert_topic_fails_the_callback_naming_the_key(notifier, config
 
 
 def test_a_bad_config_variable_names_its_key(notifier, config):
-    config('{"alert_topic_arn": "my-topic"}')
+    config({"alert_topic_arn": "my-topic"})
     with pytest.raises(ConfigError, match=r"'alert_topic_arn' must be empty or an SNS topic ARN"):
         asyncio.run(lateness.alert_late_run(**missed(dag_run())))
 

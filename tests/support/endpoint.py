@@ -17,7 +17,7 @@ import psutil
 import pytest
 from botocore.config import Config
 
-from local.aws_local import endpoint_client
+from local.aws_local import EndpointClients
 from local.endpoint import RunningEndpoint, running_endpoint, start_endpoint
 from local.endpoint.glue_crawlers import crawler as glue_crawlers
 from local.endpoint.s3 import mirror as s3_mirror
@@ -80,10 +80,12 @@ class CrawlPause:
 
 
 class Aws:
-    """boto3 clients for the endpoint, built the way any local caller builds them."""
+    """boto3 clients for the endpoint, built the way any local caller builds them (signed with
+    the endpoint's key)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, endpoint: EndpointClients) -> None:
+        self.endpoint = endpoint
+        self.url = endpoint.url
         self._clients: dict[str, Any] = {}
 
     def __getattr__(self, service: str) -> Any:
@@ -92,7 +94,7 @@ class Aws:
         name = "lambda" if service == "lambda_" else service
         if name not in self._clients:
             config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0})
-            self._clients[name] = endpoint_client(self.url, name, config=config)
+            self._clients[name] = self.endpoint.client(name, config=config)
         return self._clients[name]
 
 

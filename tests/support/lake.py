@@ -9,6 +9,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from sales_contract.layout import DEFAULT_COMPLETION_MARKER
 from sales_job.args import JobArgs, validate_job_args
 from sales_job.daily_run import run_sales_etl
 
@@ -39,11 +40,24 @@ def write_sales(base: Path, day: str, rows: list[str], name: str = "part-0000.cs
     return write_file(sales_dir(base, day) / name, "\n".join([SALES_HEADER, *rows]) + "\n")
 
 
+def snapshot_dir(base: Path, snapshot: str) -> Path:
+    return base / "raw-data" / "customers" / f"snapshot_date={snapshot}"
+
+
 def write_customers(
-    base: Path, snapshot: str = "2024-01-01", rows: tuple[str, ...] = CUSTOMERS
+    base: Path,
+    snapshot: str = "2024-01-01",
+    rows: tuple[str, ...] = CUSTOMERS,
+    *,
+    name: str = "customers.csv",
+    marker: str | None = DEFAULT_COMPLETION_MARKER,
 ) -> Path:
-    folder = base / "raw-data" / "customers" / f"snapshot_date={snapshot}"
-    return write_file(folder / "customers.csv", "\n".join([CUSTOMER_HEADER, *rows]) + "\n")
+    """A snapshot file; then, as a producer must, the completion marker (None: no marker)."""
+    folder = snapshot_dir(base, snapshot)
+    path = write_file(folder / name, "\n".join([CUSTOMER_HEADER, *rows]) + "\n")
+    if marker:
+        write_file(folder / marker, "")
+    return path
 
 
 def job_args(base: Path, day: str, **extra: str) -> JobArgs:

@@ -7,11 +7,13 @@ Note: the local interpreter is the project's Python (3.11), whatever ``Runtime``
 python3.12); only pure-Python code and packages installed locally are available.
 
 The child gets the function's ``Environment.Variables`` plus the runtime's reserved variables,
-``AWS_ENDPOINT_URL`` = this endpoint and fake credentials. A RequestResponse invoke returns the
-handler's JSON (status 200); an exception or timeout returns 200 with
-``X-Amz-Function-Error: Unhandled`` and ``{"errorMessage", "errorType", "stackTrace"}``. The
-output (START/END/REPORT lines included) goes to CloudWatch Logs ``/aws/lambda/<name>``;
-``LogType=Tail`` returns its last 4 KiB base64-encoded. ``Event`` invokes run in the background.
+``AWS_ENDPOINT_URL`` = this endpoint and its key (under the Lambda role's key id: the handler
+calls back into the endpoint). A RequestResponse invoke returns the handler's JSON (status
+200); an exception or timeout returns 200 with ``X-Amz-Function-Error: Unhandled`` and
+``{"errorMessage", "errorType", "stackTrace"}``, as does a result over AWS's payload quota
+(``payload_limits.py``). The output (START/END/REPORT lines included) goes to CloudWatch Logs
+``/aws/lambda/<name>``; ``LogType=Tail`` returns its last 4 KiB base64-encoded. ``Event``
+invokes run in the background.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from moto.core.utils import utcnow
 
 from local.aws_local import LAMBDA_ROLE_ACCESS_KEY
 from local.endpoint import state as endpoint_state
+from local.endpoint.awslambda import payload_limits
 from local.endpoint.logs.log_streams import LogStreamWriter
 from local.endpoint.patching import Patcher
 from local.endpoint.state import EndpointState
@@ -65,12 +68,13 @@ def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_head
         )
         return b""
     result = run_invocation(state, self, body)
-    if result.error:
+    too_large = payload_limits.response_too_large(result.payload)
+    if result.error or too_large:
         response_headers["x-amz-function-error"] = "Unhandled"
     tail = result.log_text.encode("utf-8")[-TAIL_BYTES:]
     response_headers["x-amz-log-result"] = base64.b64encode(tail).decode("ascii")
     response_headers["x-amz-executed-version"] = str(self.version)
-    return result.payload
+    return too_large or result.payload
 
 
 def run_invocation(state: EndpointState, fn: LambdaFunction, body: str | bytes) -> Invocation:
@@ -223,3 +227,4 @@ def _error_payload(message: str, error_type: str) -> bytes:
 
 def install(patcher: Patcher) -> None:
     patcher.setattr(LambdaFunction, "invoke", _invoke)
+    payload_limits.install(patcher)  # the Invoke API's side: AWS's payload quota

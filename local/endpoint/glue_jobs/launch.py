@@ -1,9 +1,9 @@
 """Start a Glue job's script: in the warm Spark driver when it is free, else in a new process.
 
 Either way the script runs as ``<script> --JOB_NAME <name> --JOB_RUN_ID <id> <args>`` with
-the job's environment (``job_environment``): this endpoint and the Glue role's fake key, no
-real AWS credentials or files, and laptop-sized Spark (``spark/class_archive.py``). Its stdout
-and stderr arrive in one pipe, so their lines keep the order the script wrote them.
+the job's environment (``job_environment``): this endpoint and its key under the Glue role's
+key id, no real AWS credentials or files, and laptop-sized Spark (``spark/class_archive.py``).
+Its stdout and stderr arrive in one pipe, so their lines keep the order the script wrote them.
 """
 
 from __future__ import annotations

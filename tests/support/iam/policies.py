@@ -24,7 +24,8 @@ from local.aws_local import (
 )
 from local.provision import LAMBDA_EXECUTION_ROLE_NAME
 from local.repo import REPO_ROOT
-from sales_etl.config import LOCAL_ACCOUNT_ID, PipelineConfig
+from local.stack_config import LOCAL_ACCOUNT_ID
+from sales_etl.config import PipelineConfig
 
 TEMPLATE = REPO_ROOT / "infra" / "sales-etl.yaml"
 PARTITION = "aws"
@@ -38,11 +39,22 @@ class RenderError(ValueError):
     """The template uses something this renderer cannot resolve; the message names it."""
 
 
-def render_role_policies(cfg: PipelineConfig) -> dict[str, list[Policy]]:
-    """Principal (``local.aws_local``'s names) -> its policy documents, fully resolved."""
+def _template() -> dict[str, Any]:
     template, problems = decode(str(TEMPLATE))
     if problems:
         raise RenderError(f"{TEMPLATE} does not load: {problems}")
+    return template
+
+
+def render_properties(cfg: PipelineConfig, logical_id: str) -> dict[str, Any]:
+    """One resource's ``Properties``, fully resolved (the Glue job and crawlers, say)."""
+    template = _template()
+    return _Renderer(template, cfg).resolve(template["Resources"][logical_id]["Properties"])
+
+
+def render_role_policies(cfg: PipelineConfig) -> dict[str, list[Policy]]:
+    """Principal (``local.aws_local``'s names) -> its policy documents, fully resolved."""
+    template = _template()
     renderer = _Renderer(template, cfg)
     resources = template["Resources"]
 
@@ -79,6 +91,7 @@ class _Renderer:
             "RawCrawlerName": cfg.raw_crawler,
             "ProcessedCrawlerName": cfg.processed_crawler,
             "GlueJobName": cfg.glue_job,
+            "GlueVersion": cfg.glue_version,
             "LambdaFunctionName": cfg.lambda_function,
             "CreateAlertTopic": "true",  # local.provision creates the alert topic
         }
