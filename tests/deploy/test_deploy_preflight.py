@@ -275,6 +275,7 @@ with DAG("probe", schedule=None):
 """
 
 
+@pytest.mark.child_process
 def test_dag_check_runs_without_the_deployers_credentials_or_aws(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -67,6 +67,7 @@ def cli(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
         proc.wait(timeout=30)
 
 
+@pytest.mark.child_process
 def test_cli_serves_writes_state_file_and_stops_its_jobs_on_sigterm(
     cli: tuple[subprocess.Popen[str], Path], tmp_path: Path
 ) -> None:

@@ -14,8 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from local.repo import REPO_ROOT
 from tests.support.lake import read_manifest, write_customers, write_sales
+
+pytestmark = pytest.mark.child_process
 
 DAY = "2024-01-15"
 # Runs the entry point's main, then reports, while its session still runs, the session's

@@ -364,6 +364,7 @@ def test_entry_point_main_in_process_raises_for_a_failed_run(spark, tmp_path):
     assert read_manifest(tmp_path, "2024-01-15")["status"] == "failed"
 
 
+@pytest.mark.child_process
 def test_local_cli_runs_end_to_end(tmp_path):
     write_recipe_sample_lake(tmp_path)
     env = {
