@@ -38,11 +38,20 @@ def write_endpoint_file(path: Path, endpoint: EndpointClients, **details: Any) -
         "aws_access_key_id": DEVELOPER_ACCESS_KEY,
         "aws_secret_access_key": endpoint.secret_key,
     }
-    # mkstemp creates the file 0600 before anything is written to it.
+    write_private(path, json.dumps(state, indent=2) + "\n")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once, readable by its owner only.
+
+    mkstemp creates the file 0600 before anything is written to it; the rename means a reader
+    never sees it half-written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(state, indent=2) + "\n")
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ SKIP_UNREADABLE = "unreadable_name"  # a name Hadoop paths cannot carry: the run
 @dataclass(frozen=True)
 class Folder:
     """A data folder: the files read, and every other entry as (name, why), a folder's name
-    ending with '/'. Sub-folders and unreadable names fail the run (lake_checks)."""
+    ending with '/'. Sub-folders and unreadable names fail the run (daily_run._require_readable)."""
 
     files: list[Entry]
     skipped: list[tuple[str, str]]

@@ -102,7 +102,8 @@ class ManifestBuilder:
     snapshot: dict[str, Any] | None = None
     input_files: list[tuple[str, int]] = field(default_factory=list)  # (name, size)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
-    skipped_snapshots: dict[str, str] = field(default_factory=dict)  # uri -> why
+    # uri -> why, for the run's day and any later day it rebuilt
+    skipped_snapshots: dict[str, str] = field(default_factory=dict)
     counts: LineCounts = field(default_factory=LineCounts)
     rebuilt_metrics: list[str] = field(default_factory=list)  # later days, in date order
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from local.airflow.environment import airflow_environment
 from local.aws_local import EndpointClients
+from local.endpoint_file import write_private
 
 LOOPBACK = "127.0.0.1"
 ADMIN_USER = "admin"
@@ -132,12 +133,3 @@ def shell_exports(
     lines.append(f'export PATH={shlex.quote(path)}:"$PATH"')
     lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(own.items())]
     return "\n".join(lines) + "\n"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, readable by its owner only (created 0600, never wider)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older file keeps its mode on O_CREAT
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)

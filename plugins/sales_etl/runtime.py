@@ -1,8 +1,8 @@
-"""What a task resolves when it runs: the config Variable, the run date, the Glue job sizing.
+"""What a task resolves when it runs: the config Variable, the run date, the Lambda's event.
 
 These are registered as the DAG's ``user_defined_macros`` and used inside templates, so the
 Variable is read when a task renders its fields, never when the scheduler parses the file,
-and once per task try: its templated fields, the sizing hook and its callbacks share it.
+and once per task try: its templated fields, its pre-run checks and its callbacks share it.
 """
 
 from __future__ import annotations
