@@ -10,7 +10,7 @@ MWAA_CONSTRAINTS ?= https://raw.githubusercontent.com/apache/airflow/constraints
 
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: venv lint format test demo airflow deploy lock bench-parse clean
+.PHONY: venv lint format test demo airflow deploy lock lock-compat compat bench-parse clean ui-check
 
 venv: $(STAMP)
 
@@ -23,7 +23,9 @@ $(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile local/spark_cl
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	@# Bytecode is compiled here, once: uv does not by default, and where PYTHONDONTWRITEBYTECODE
 	@# is set every Airflow process would compile Airflow's sources again (about 2.5 s each).
-	$(BIN)/uv pip sync --python $(BIN)/python --compile-bytecode requirements/dev.lock
+	@# --quiet: one line here instead of one per package (about 200); errors still show.
+	@echo "syncing $(VENV) with requirements/dev.lock (a few minutes the first time)"
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements/dev.lock
 	@# The one place that puts the project's code on sys.path, for every venv tool (pytest,
 	@# scripts, Airflow): plugins/ (as on MWAA), glue_scripts/ (as on Glue) and the repo root.
 	@# sales_etl_plugins.pth is this file's former name: older venvs must not keep it.
@@ -75,8 +77,36 @@ lock: venv
 	  --output-file requirements/dev.lock
 	@sed -i 's|-c build/mwaa-constraints.txt|-c mwaa-constraints-3.2.1|' requirements/dev.lock
 
+# The other MWAA versions (docs/mwaa-versions.md): one venv each in .venv-compat/<version>,
+# built from requirements/compat/<version>.lock (reused while the lock is unchanged); the DAG
+# checks and day runs against the local endpoint under each. COMPAT_ARGS="--version 3.0.6".
+COMPAT_ARGS ?=
+compat: venv
+	$(BIN)/python scripts/compat.py $(COMPAT_ARGS)
+
+# Re-resolve one version's compat lock against that MWAA image's constraints (a URL, or a
+# local copy: make lock-compat VERSION=3.3.1 CONSTRAINTS=path).
+VERSION ?=
+CONSTRAINTS ?= https://raw.githubusercontent.com/apache/airflow/constraints-$(VERSION)/constraints-3.12.txt
+lock-compat: venv
+	@test -n "$(VERSION)" || { echo "usage: make lock-compat VERSION=<version> [CONSTRAINTS=path]" >&2; exit 2; }
+	@mkdir -p build
+	@case "$(CONSTRAINTS)" in http*) curl -fsSL "$(CONSTRAINTS)" ;; *) cat "$(CONSTRAINTS)" ;; esac \
+	  > build/constraints-$(VERSION).txt
+	$(BIN)/uv pip compile requirements/compat/$(VERSION).in --constraint build/constraints-$(VERSION).txt \
+	  --python-version 3.11 --generate-hashes --no-header \
+	  --output-file requirements/compat/$(VERSION).lock
+	@sed -i 's|-c build/constraints-$(VERSION).txt|-c mwaa-constraints-$(VERSION)|' requirements/compat/$(VERSION).lock
+
+# A headless browser (the system's Chromium, driven by Playwright) logs into a fresh local
+# stack, triggers a day, finds its summary in the transform log; screenshots in
+# .local-run/ui-check/screenshots/. UI_CHECK_ARGS="--browser /path/to/chrome".
+UI_CHECK_ARGS ?=
+ui-check: venv
+	$(BIN)/python scripts/ui_check.py $(UI_CHECK_ARGS)
+
 bench-parse: venv
 	$(BIN)/python benchmarks/dag_parse_benchmark.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) .venv-compat .pytest_cache .ruff_cache build

@@ -1,27 +1,34 @@
-"""Daily sales ETL: S3 -> Glue crawler -> Glue Spark job -> Glue crawler -> Lambda.
+"""Daily sales ETL: S3 -> Glue crawler -> Glue Spark job (publishes the day) -> Lambda.
 
-Replaces the Glue cron trigger ``cron(0 2 * * ? *)``. Each run processes exactly one day,
-its data interval start (``ds``), so reruns and backfills are safe and repeatable.
+Replaces the Glue cron trigger (cron 0 2 * * ? *, 02:00 UTC daily). Each run processes
+exactly one day, its data interval start (the logical date), so reruns and backfills are
+safe and repeatable.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
+from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.lambda_function import (
     LambdaInvokeFunctionOperator,
 )
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, chain
-from airflow.sdk.definitions.callback import AsyncCallback
-from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from sales_contract.layout import PROCESSED_TABLES
+from sales_etl import athena_check, tasks
 from sales_etl import glue_resources as glue
-from sales_etl import tasks
+from sales_etl.airflow_compat import (
+    DAG,
+    Asset,
+    CronDataIntervalTimetable,
+    GlueCrawlerOperator,
+    chain,
+    late_run_deadline,
+    provider_options,
+)
 from sales_etl.alerts import alert_on_failure
 from sales_etl.as_deployed import check_crawler, prepare_transform
+from sales_etl.daily_glue_job import DailyGlueJobOperator
 from sales_etl.lateness import alert_late_run
 from sales_etl.params import MANUAL_RUN_PARAMS
 from sales_etl.runtime import TEMPLATE_MACROS
@@ -48,17 +55,16 @@ with DAG(
     # logical date is the start of the day processed, a day before the run may even start,
     # and years before a backfill's; queued_at is the scheduled start for a scheduled run,
     # the trigger time for a manual one, and is reset when a run is cleared.
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=tasks.LATE_AFTER,
-        callback=AsyncCallback(
-            alert_late_run, kwargs={"late_after_seconds": tasks.LATE_AFTER.total_seconds()}
-        ),
+    # Airflow 3.1+ only: on older Airflow the argument is left out (docs/mwaa-versions.md).
+    **late_run_deadline(
+        tasks.LATE_AFTER,
+        alert_late_run,
+        kwargs={"late_after_seconds": tasks.LATE_AFTER.total_seconds()},
     ),
     # A task's final failure logs its reason and alerts the topic in config.
     default_args={**tasks.DEFAULT_ARGS, "on_failure_callback": alert_on_failure},
     params=MANUAL_RUN_PARAMS,
-    user_defined_macros=TEMPLATE_MACROS,
+    user_defined_macros={**TEMPLATE_MACROS, **athena_check.TEMPLATE_MACROS},
     tags=["sales", "etl", "glue", "lambda"],
 ) as dag:
     wait_for_sales = S3KeySensor(
@@ -83,13 +89,17 @@ with DAG(
         config={"Name": "{{ pipeline_config().raw_crawler }}"},
         pre_execute=check_crawler(glue.raw_crawler_definition),
         poll_interval=tasks.POLL_SECONDS,
-        fail_on_already_running=False,
+        **provider_options(GlueCrawlerOperator, fail_on_already_running=False),
         execution_timeout=tasks.CRAWL_TIMEOUT,
     )
 
-    transform = GlueJobOperator(
+    # The provider's GlueJobOperator; it logs the run's summary or reason from its manifest,
+    # and a day the job refuses (a data-contract failure) fails at once, without retries.
+    transform = DailyGlueJobOperator(
         task_id="transform",
-        doc_md="Run the Spark job for the day: validate, quarantine, aggregate, write manifest.",
+        # The job also publishes the day: it points the declared tables' partitions at the
+        # outputs it wrote and checked (no crawler guesses what the job's contract fixes).
+        doc_md="Run the Spark job for the day: validate, quarantine, aggregate, publish.",
         # The job as deployed, started by name: its code, code-loading arguments and role are
         # the stack's (checked before each run); the run sets only its sizing and arguments.
         job_name="{{ pipeline_config().glue_job }}",
@@ -98,7 +108,7 @@ with DAG(
         pre_execute=prepare_transform,
         stop_job_run_on_kill=True,
         # A retry after a cleared or timed-out deferral re-attaches to the run still going.
-        resume_glue_job_on_retry=True,
+        **provider_options(DailyGlueJobOperator, resume_glue_job_on_retry=True),
         deferrable=True,
         # verbose=False: the provider's verbose wait counts a STOPPED run as success and reads
         # a log stream Glue 5.0 never writes; the plain waiter fails on STOPPED, ERROR, TIMEOUT.
@@ -109,14 +119,22 @@ with DAG(
         execution_timeout=tasks.GLUE_TASK_TIMEOUT,
     )
 
-    crawl_processed = GlueCrawlerOperator(
-        task_id="crawl_processed",
-        doc_md="Catalog the day's new processed partitions.",
-        config={"Name": "{{ pipeline_config().processed_crawler }}"},
-        pre_execute=check_crawler(glue.processed_crawler_definition),
-        poll_interval=tasks.POLL_SECONDS,
-        fail_on_already_running=False,
-        execution_timeout=tasks.CRAWL_TIMEOUT,
+    # The day as analysts will query it: through Athena, on the catalog the job published.
+    # One query; its post_execute hook compares the row with this run's manifest and fails
+    # the run, without retries, on any difference (sales_etl.athena_check).
+    check_day = AthenaOperator(
+        task_id="check_day",
+        doc_md="Query the day's tables through Athena; fail unless they match the manifest.",
+        query="{{ day_check_sql() }}",
+        database="{{ pipeline_config().glue_database }}",
+        workgroup="{{ pipeline_config().athena_workgroup }}",
+        output_location="{{ athena_results_location() }}",
+        sleep_time=tasks.POLL_SECONDS,
+        max_polling_attempts=tasks.ATHENA_MAX_POLLS,
+        deferrable=False,
+        post_execute=athena_check.check_day_results,
+        retries=tasks.ATHENA_RETRIES,
+        execution_timeout=tasks.ATHENA_TIMEOUT,
     )
 
     post_process = LambdaInvokeFunctionOperator(
@@ -132,4 +150,4 @@ with DAG(
         outlets=PROCESSED_ASSETS,
     )
 
-    chain(wait_for_sales, crawl_raw, transform, crawl_processed, post_process)
+    chain(wait_for_sales, crawl_raw, transform, check_day, post_process)

@@ -21,9 +21,9 @@ from deploy.apply import DeployOutcome, Report, apply_plan
 from deploy.artifacts import build_lambda_zip, build_zip, glue_script_objects
 from deploy.dag_check import DagChecker, check_dags_in_subprocess
 from deploy.errors import DeployError
-from deploy.files import dag_files, plugin_snapshot
+from deploy.files import PRIMARY_AIRFLOW_VERSION, dag_files, plugin_snapshot, requirements_file
 from deploy.mwaa import EnvironmentOverrides, MwaaEnvironment, apply_overrides, get_environment
-from deploy.plan import DeployPlan, plan_code, plan_dag_sync, plan_env_file
+from deploy.plan import DeployPlan, describe_offline, plan_code, plan_dag_sync, plan_env_file
 from deploy.snapshot import read_bytes, read_text, snapshot
 from deploy.stack import CodeTargets, code_targets, config_variable_json, stack_outputs
 from sales_etl.config import CONFIG_VARIABLE
@@ -51,9 +51,9 @@ class ProjectLayout:
     def plugins(self) -> Path:
         return self.root / "plugins"
 
-    @property
-    def requirements(self) -> Path:
-        return self.root / "requirements.txt"
+    def requirements(self, airflow_version: str) -> Path:
+        """The environment's Airflow version picks it (``deploy.files``)."""
+        return requirements_file(self.root, airflow_version)
 
     @property
     def glue_scripts(self) -> Path:
@@ -85,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", help="AWS profile (default: the AWS config's)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_ROOT, help="project root")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="offline, no AWS account: list the files, zip contents and requirements a deploy "
+        "would upload (for --airflow-version), then exit",
+    )
+    parser.add_argument(
+        "--airflow-version",
+        default=PRIMARY_AIRFLOW_VERSION,
+        help=f"with --plan-only: the environment's Airflow (default {PRIMARY_AIRFLOW_VERSION})",
+    )
 
     safety = parser.add_argument_group("what the deploy may delete from the DAG folder")
     safety.add_argument(
@@ -136,6 +147,7 @@ class LocalInputs:
     plugins: dict[str, bytes]
     plugins_zip: bytes
     requirements: str
+    requirements_source: str  # the project file, relative to its root
     startup_script: bytes | None
     glue_objects: list[tuple[str, bytes, str]] | None
     lambda_zip: bytes | None
@@ -149,7 +161,9 @@ class Prepared:
     inputs: LocalInputs
 
 
-def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> LocalInputs:
+def _local_inputs(
+    layout: ProjectLayout, args: argparse.Namespace, airflow_version: str
+) -> LocalInputs:
     root = layout.root
     plugins = plugin_snapshot(layout.plugins, root)
     code = not args.skip_code
@@ -157,7 +171,8 @@ def _local_inputs(layout: ProjectLayout, args: argparse.Namespace) -> LocalInput
         dags=snapshot(dag_files(layout.dags, root), root),
         plugins=plugins,
         plugins_zip=build_zip(plugins),
-        requirements=read_text(layout.requirements, root),
+        requirements=read_text(layout.requirements(airflow_version), root),
+        requirements_source=layout.requirements(airflow_version).relative_to(root).as_posix(),
         # The startup script is named on the command line and may live anywhere.
         startup_script=read_bytes(args.startup_script, None) if args.startup_script else None,
         glue_objects=glue_script_objects(layout.glue_scripts, project_root=root) if code else None,
@@ -223,7 +238,13 @@ def _make_plan(
             owner=args.owner,
             env_file_keys=frozenset(slot.key for slot in slots),
         )
-        return DeployPlan(environment=env, dags=dags, env_files=tuple(env_files), code=code)
+        return DeployPlan(
+            environment=env,
+            dags=dags,
+            env_files=tuple(env_files),
+            code=code,
+            requirements_source=inputs.requirements_source,
+        )
     except (ClientError, BotoCoreError, DeployError) as exc:
         raise PreflightFailed([f"cannot work out the plan: {exc}"]) from exc
 
@@ -238,7 +259,10 @@ def _prepare(
     clients = {name: session.client(name) for name in ("mwaa", "s3", "cloudformation", "lambda")}
     layout = ProjectLayout(args.project_dir)
     env, outputs, targets = _resolve_targets(args, clients)
-    inputs = _local_inputs(layout, args)
+    problems = preflight.check_supported_version(env)
+    if problems:  # before any other call: an unsupported environment is left untouched
+        raise PreflightFailed(problems)
+    inputs = _local_inputs(layout, args, env.airflow_version)
 
     # All checks run, so one attempt reports every problem.
     problems = preflight.check_versioning(clients["s3"], env.bucket)
@@ -252,6 +276,27 @@ def _prepare(
     if problems:
         raise PreflightFailed(problems)
     return Prepared(plan, clients, outputs, inputs)
+
+
+def _plan_only(args: argparse.Namespace, report: Report, err: TextIO) -> int:
+    """What a deploy would upload, from the local files alone: no AWS call, no credentials."""
+    layout = ProjectLayout(args.project_dir)
+    try:
+        inputs = _local_inputs(layout, args, args.airflow_version)
+    except DeployError as exc:
+        print(f"plan-only: {exc}", file=err)
+        return EXIT_PREFLIGHT_FAILED
+    for line in describe_offline(
+        args.airflow_version,
+        dags=inputs.dags,
+        plugins=inputs.plugins,
+        requirements=(inputs.requirements_source, inputs.requirements),
+        glue_objects=inputs.glue_objects,
+        lambda_zip=inputs.lambda_zip,
+    ):
+        report(line)
+    report("plan only: no AWS call was made; the environment decides what actually changes")
+    return EXIT_OK
 
 
 def _emit_config(args: argparse.Namespace, outputs: dict[str, str], out: TextIO) -> None:
@@ -289,6 +334,8 @@ def main(
     def report(line: str) -> None:
         print(line, file=out, flush=True)
 
+    if args.plan_only:
+        return _plan_only(args, report, err)
     try:
         if session is None:
             session = boto3.Session(profile_name=args.profile, region_name=args.region)

@@ -112,3 +112,30 @@ def plugin_snapshot(plugins_dir: Path, project_root: Path | None = None) -> dict
         raise FileSelectionError(f"plugins folder has no files to package: {plugins_dir}")
     named = {path.relative_to(plugins_dir).as_posix(): path for path in members}
     return snapshot(named, project_root)
+
+
+# The MWAA Airflow versions this tree is checked on (`make compat`, docs/mwaa-versions.md),
+# each with the requirements.txt its environments get (its first line is that version's
+# constraint URL). One DAG folder and plugins.zip for all of them.
+PRIMARY_AIRFLOW_VERSION = "3.2.1"
+REQUIREMENTS_BY_AIRFLOW_VERSION = {
+    "3.3.1": "requirements/mwaa/3.3.1.txt",
+    PRIMARY_AIRFLOW_VERSION: "requirements.txt",
+    "3.0.6": "requirements/mwaa/3.0.6.txt",
+    "2.11.2": "requirements/mwaa/2.11.2.txt",
+}
+
+
+def supported_versions() -> str:
+    return ", ".join(REQUIREMENTS_BY_AIRFLOW_VERSION)
+
+
+def requirements_file(project_root: Path, airflow_version: str) -> Path:
+    """The requirements.txt for an environment of ``airflow_version``."""
+    relative = REQUIREMENTS_BY_AIRFLOW_VERSION.get(airflow_version)
+    if relative is None:
+        raise FileSelectionError(
+            f"Airflow {airflow_version or '(none reported)'} is not a supported MWAA version;"
+            f" supported: {supported_versions()} (docs/mwaa-versions.md)"
+        )
+    return project_root / relative

@@ -5,6 +5,10 @@ A dry run prints this plan and stops; a real run prints it and then applies exac
 
 from __future__ import annotations
 
+import hashlib
+import io
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +216,8 @@ class DeployPlan:
     dags: DagSyncPlan
     env_files: tuple[EnvFilePlan, ...]
     code: CodePlan | None
+    # The project file the environment's requirements.txt comes from (its Airflow picks it).
+    requirements_source: str = ""
 
     @property
     def env_update_needed(self) -> bool:
@@ -229,6 +235,11 @@ class DeployPlan:
             f"{env.status}), bucket s3://{env.bucket}",
         ]
         lines += [f"  WARNING: {note}" for note in env.notes]
+        if self.requirements_source:
+            lines.append(
+                f"  target Airflow {env.airflow_version}: requirements.txt from "
+                f"{self.requirements_source}"
+            )
         lines.append(f"  DAG folder s3://{env.bucket}/{self.dags.prefix}:")
         lines += [f"    + {key}" for key in self.dags.adds]
         lines += [f"    ~ {key}" for key in self.dags.changes]
@@ -269,3 +280,50 @@ def _describe_code(code: CodePlan) -> list[str]:
     if code.lambda_role_change:
         lines.append(f"    role {code.lambda_role_change[0]} -> {code.lambda_role_change[1]}")
     return lines
+
+
+# --------------------------------------------------------------------------- offline
+
+
+def describe_offline(
+    airflow_version: str,
+    *,
+    dags: Mapping[str, bytes],
+    plugins: Mapping[str, bytes],
+    requirements: tuple[str, str],
+    glue_objects: list[tuple[str, bytes, str]] | None,
+    lambda_zip: bytes | None,
+) -> list[str]:
+    """What a deploy to an environment of ``airflow_version`` would upload, from local files.
+
+    No AWS call: every file is listed as if the environment had none of them yet.
+    ``requirements`` is (project file, its text).
+    """
+    source, text = requirements
+    lines = [f"Plan only (offline) for an MWAA environment on Airflow {airflow_version}"]
+    lines.append(f"  DAG folder: {len(dags)} file(s)")
+    lines += [f"    + {name}  {_size_and_digest(body)}" for name, body in sorted(dags.items())]
+    lines.append(f"  plugins.zip: {len(plugins)} member(s)")
+    lines += [f"    {name}  {_size_and_digest(body)}" for name, body in sorted(plugins.items())]
+    lines.append(f"  requirements.txt (from {source}):")
+    lines += [f"    {line}" for line in text.splitlines()]
+    if glue_objects is None or lambda_zip is None:
+        lines.append("  Glue scripts and Lambda code: skipped (--skip-code)")
+        return lines
+    lines.append("  Glue scripts (to the stack's data bucket):")
+    for key, body, _ in glue_objects:
+        lines.append(f"    {key}  {_size_and_digest(body)}")
+        if key.endswith(".zip"):
+            lines += [f"      {member}" for member in _zip_members(body)]
+    lines.append(f"  Lambda code zip  {_size_and_digest(lambda_zip)}")
+    lines += [f"      {member}" for member in _zip_members(lambda_zip)]
+    return lines
+
+
+def _size_and_digest(body: bytes) -> str:
+    return f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()[:12]}"
+
+
+def _zip_members(body: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return archive.namelist()

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy.dag_check import DagChecker, DagCheckError
+from deploy.files import REQUIREMENTS_BY_AIRFLOW_VERSION, supported_versions
 from deploy.mwaa import UPDATABLE_STATUSES, MwaaEnvironment
 
 # MWAA's requirements.txt starts with Airflow's constraints for the image's Airflow version:
@@ -68,6 +69,18 @@ def check_versioning(s3: Any, bucket: str) -> list[str]:
             "versions for plugins.zip and requirements.txt (and rollback uses them)"
         ]
     return []
+
+
+def check_supported_version(env: MwaaEnvironment) -> list[str]:
+    """The environment runs an Airflow this tree is checked on; checked before anything else
+    is read or written, so an unsupported environment is refused untouched."""
+    if env.airflow_version in REQUIREMENTS_BY_AIRFLOW_VERSION:
+        return []
+    return [
+        f"environment {env.name!r} runs Airflow {env.airflow_version or '(none reported)'},"
+        f" which this package does not support; supported: {supported_versions()}"
+        " (docs/mwaa-versions.md says how to upgrade an environment)"
+    ]
 
 
 def constraint_line(requirements: str) -> re.Match[str] | None:

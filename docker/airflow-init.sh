@@ -5,7 +5,7 @@
 #   - writes the UI login: user admin, password $AIRFLOW_ADMIN_PASSWORD or a random one
 #   - writes the aws_default connection with the local AWS endpoint's URL and key, read from
 #     the endpoint's state file (a new key at every endpoint start, so rewritten every time)
-#   - migrates the metadata database
+#   - migrates the metadata database and stores the config Variable if there is none
 set -euo pipefail
 
 uid="${AIRFLOW_UID:-50000}"
@@ -38,6 +38,9 @@ python3 /opt/endpoint_connection.py /opt/endpoint/endpoint.json "$secrets/connec
 chown "$uid:0" "$secrets/connections.json"
 
 as_airflow airflow db migrate
+# The pipeline's config Variable, once: an edit made in the UI survives restarts.
+as_airflow airflow variables get sales_etl_config >/dev/null 2>&1 ||
+    as_airflow airflow variables set sales_etl_config "$SALES_ETL_CONFIG"
 
 echo "airflow-init: ready. UI login: admin; password:"
 echo "  docker compose exec api-server cat $secrets/passwords.json"

@@ -1,8 +1,11 @@
 """Glue job entry point: sales ETL for one day (--run_date) of the lake at --data_uri.
 
-On Glue:  --run_date 2024-01-15 --data_uri s3://bucket [--max_quarantine_ratio 0.05]
+On Glue:  --run_date 2024-01-15 --data_uri s3://bucket --glue_database sales_etl
+          [--max_quarantine_ratio 0.05]
           --extra-py-files s3://bucket/scripts/sales_etl_lib.zip (the sales_job package)
 Locally:  python glue_scripts/sales_etl_job.py --run_date 2024-01-15 --data_uri /tmp/lake
+          --glue_database sales_etl (with AWS_ENDPOINT_URL naming the local endpoint, whose
+          tables' locations end like the lake's folders)
 
 Exits non-zero (the exception) when the run fails; the manifest is written either way.
 The transforms live in the sales_job package and never import awsglue.
@@ -21,6 +24,7 @@ from pyspark.sql import SparkSession
 
 from sales_job.args import resolve_job_args
 from sales_job.daily_run import SalesEtlError, run_sales_etl
+from sales_job.publishing.catalog import PartitionCatalog
 
 # Outside Glue (no awsglue library: a laptop), Spark would bind the driver to the machine's
 # address and serve its UI on *:4040 to the whole network. A local run stays on loopback.
@@ -39,12 +43,15 @@ def spark_session() -> SparkSession:
     return builder.getOrCreate()
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+def main(
+    argv: Sequence[str] | None = None, catalog: PartitionCatalog | None = None
+) -> dict[str, Any]:
+    """Run the day; its partitions are published in ``catalog`` (default: --glue_database)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = resolve_job_args(sys.argv if argv is None else argv)
     spark = spark_session()
     try:
-        manifest = run_sales_etl(spark, args)
+        manifest = run_sales_etl(spark, args, catalog)
     except SalesEtlError as exc:
         if exc.manifest is not None:
             print(json.dumps(exc.manifest, indent=2, sort_keys=True))

@@ -4,8 +4,11 @@
 
 Starts the local AWS endpoint, provisions the bucket, roles, Glue job code and Lambda, seeds
 the recipe's sample data plus a day with bad rows, runs `airflow dags test` for each day (all
-in one process, ``local.airflow.dag_test_runner``), prints what each day produced, and stops
-everything it started. Exits 1 if any run failed.
+in one process, ``local.airflow.dag_test_runner``), prints what each day produced and what it
+would cost on AWS (``local.aws_bill``: the calls the endpoint recorded during the day's run
+and the run's own figures, priced by AWS's rules), runs the recipe's validation query
+through the local Athena API and prints its first rows, and stops everything it started.
+Exits 1 if any run or the query failed.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from pathlib import Path
 
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner
 from local.airflow.environment import airflow_environment, endpoint_variables
+from local.aws_bill.day_estimate import DayEstimates
 from local.data.demo_lake import write_demo_lake
 from local.provision import seed
 from local.run_summary import catalog_tables, format_day, read_day
 from local.stack_config import local_config
+from local.validation_query import print_validation_query
+from local.work_dir_lock import WorkDirBusy, work_dir_lock
 
 
 def run_demo(work_dir: Path, run_timeout: int) -> int:
@@ -39,27 +45,40 @@ def run_demo(work_dir: Path, run_timeout: int) -> int:
         aws = endpoint.clients
         days = seed(aws, cfg, write_demo_lake)
         print(f"seeded s3://{cfg.bucket}/raw-data/ for {days[0]} .. {days[-1]}")
+        bills = DayEstimates(aws, endpoint.call_log)
+        bills.prepare()  # while the Glue driver warms up
         # The Glue driver warms up while Airflow starts; the first run should not pay for it.
         endpoint.wait_for_warm_spark()
 
         succeeded = 0
         s3 = aws.client("s3")
-        requests = [DagRunRequest(day) for day in days]
-        runs = runner.run(endpoint_variables(endpoint.clients), requests, run_timeout)
-        for day, result in zip(days, runs, strict=False):
+        env = endpoint_variables(endpoint.clients)
+        for day in days:
+            # One batch per day, so the calls the endpoint records are that day's alone.
+            with bills.recording(day):
+                try:
+                    result = next(iter(runner.run(env, [DagRunRequest(day)], run_timeout)))
+                except RuntimeError as stopped:  # an earlier run left the runner stopped
+                    print(f"{day}  NOT RUN: {stopped}")
+                    break
             if result.ok:
                 succeeded += 1
                 print(format_day(read_day(s3, cfg.bucket, day), result.seconds))
+                print(bills.format(day))
                 continue
             why = "timed out" if result.timed_out else f"exit {result.returncode}"
             print(f"{day}  FAILED ({why}) after {result.seconds:.1f}s; log: {result.log_file}")
+            print(bills.format(day))  # a failed day is billed too
             print(result.log_tail(), file=sys.stderr)
 
+        print(bills.summary())
         tables = catalog_tables(aws.client("glue"), cfg.glue_database)
         print(f"catalog {cfg.glue_database}: " + ", ".join(f"{t} ({n})" for t, n in tables.items()))
+        # The recipe's validation step, as its users run it: Athena over the outputs.
+        queried = print_validation_query(aws.client("athena"), cfg)
     print(f"{succeeded}/{len(days)} runs succeeded in {time.monotonic() - started:.0f}s")
     print(f"logs: {logs}")
-    return 0 if succeeded == len(days) else 1
+    return 0 if succeeded == len(days) and queried else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-timeout", type=int, default=300, help="seconds per DAG run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    return run_demo(args.work_dir.resolve(), args.run_timeout)
+    work_dir = args.work_dir.resolve()
+    try:
+        with work_dir_lock(work_dir, "make demo"):  # before run_demo deletes the work dir
+            return run_demo(work_dir, args.run_timeout)
+    except WorkDirBusy as busy:
+        print(f"error: {busy}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
     python -m local.provision [--endpoint-file .local-run/endpoint/endpoint.json]
 
-``provision`` creates the bucket, the two IAM roles and two SNS topics (the Lambda's notices,
-the DAG's failure alerts), then publishes the Glue
-job and the Lambda with the same ``deploy.artifacts`` functions the MWAA deploy uses against
-AWS. ``seed`` does that and uploads a raw-data lake: every local run (the demo, `make
-airflow`, the end-to-end and backfill tests) seeds its endpoint through it. The command seeds
+``provision`` creates the bucket, the two IAM roles, the SNS topic, the Glue database and its
+declared processed tables, then publishes the Glue job and the Lambda with the same
+``deploy.artifacts`` functions the MWAA deploy uses against AWS. ``seed`` does that and
+uploads a raw-data lake: every local run (the demo, `make airflow`, the end-to-end and
+backfill tests) seeds its endpoint through it. The command seeds
 the demo lake (2024-01-15..20) into a running endpoint; docker compose's ``aws-init`` runs it
 once against the endpoint container (its state lives in memory, so after an endpoint restart
 the seeding must run again).
@@ -39,7 +39,7 @@ from sales_contract.lambda_environment import post_process_environment
 from sales_etl.config import PipelineConfig
 from sales_etl.glue_resources import (
     glue_job_definition,
-    processed_crawler_definition,
+    processed_table_definitions,
     raw_crawler_definition,
 )
 
@@ -89,8 +89,17 @@ def ensure_log_group(logs: Any, name: str) -> None:
         logs.create_log_group(logGroupName=name)
 
 
+def ensure_processed_tables(glue: Any, cfg: PipelineConfig) -> None:
+    """Create or update the declared processed tables, as the stack's AWS::Glue::Table does."""
+    for table in processed_table_definitions(cfg):
+        try:
+            glue.create_table(**table)
+        except glue.exceptions.AlreadyExistsException:
+            glue.update_table(**table)
+
+
 def ensure_glue_job_and_crawlers(glue: Any, cfg: PipelineConfig) -> None:
-    """Create or update the job and crawlers from their definitions, as the stack does on AWS.
+    """Create or update the job and crawler from their definitions, as the stack does on AWS.
 
     The DAG only starts them (``sales_etl.as_deployed`` checks them against the same
     definitions before each run).
@@ -103,13 +112,13 @@ def ensure_glue_job_and_crawlers(glue: Any, cfg: PipelineConfig) -> None:
     else:
         update = {key: value for key, value in job.items() if key != "Name"}
         glue.update_job(JobName=job["Name"], JobUpdate=update)
-    for crawler in (raw_crawler_definition(cfg), processed_crawler_definition(cfg)):
-        try:
-            glue.get_crawler(Name=crawler["Name"])
-        except glue.exceptions.EntityNotFoundException:
-            glue.create_crawler(**crawler)
-        else:
-            glue.update_crawler(**crawler)
+    crawler = raw_crawler_definition(cfg)
+    try:
+        glue.get_crawler(Name=crawler["Name"])
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_crawler(**crawler)
+    else:
+        glue.update_crawler(**crawler)
 
 
 def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
@@ -123,6 +132,7 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
     topic_arn = aws.client("sns").create_topic(Name=ALERT_TOPIC)["TopicArn"]
     # The stack creates these; the Glue and Lambda roles are not allowed to.
     ensure_database(aws.client("glue"), cfg.glue_database)
+    ensure_processed_tables(aws.client("glue"), cfg)
     ensure_log_group(aws.client("logs"), f"/aws/lambda/{cfg.lambda_function}")
 
     publish_glue_scripts(s3, cfg.bucket, REPO_ROOT / "glue_scripts")
@@ -136,7 +146,7 @@ def provision(aws: EndpointClients, cfg: PipelineConfig) -> None:
         environment=post_process_environment(topic_arn, cfg.max_quarantine_ratio),
         waiter_delay=1,
     )
-    log.info("provisioned s3://%s, the Glue job and crawlers, Lambda %s", cfg.bucket, lambda_arn)
+    log.info("provisioned s3://%s, the Glue job and crawler, Lambda %s", cfg.bucket, lambda_arn)
 
 
 def seed(

@@ -30,6 +30,7 @@ def _record() -> None:
     from pyspark.sql import SparkSession
 
     from local.data.demo_lake import write_demo_lake
+    from local.in_memory_catalog import InMemoryCatalog
     from sales_job.args import validate_job_args
     from sales_job.daily_run import run_sales_etl
 
@@ -37,8 +38,10 @@ def _record() -> None:
     with tempfile.TemporaryDirectory(prefix="spark-class-archive-") as folder:
         lake = Path(folder, "lake")
         days = write_demo_lake(lake)
+        catalog = InMemoryCatalog(lake)  # publishing too, as a run on the endpoint does
         for day in (days[-1], days[0]):
-            run_sales_etl(spark, validate_job_args({"run_date": day, "data_uri": str(lake)}))
+            args = validate_job_args({"run_date": day, "data_uri": str(lake)})
+            run_sales_etl(spark, args, catalog)
     spark.stop()
 
 

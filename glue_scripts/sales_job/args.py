@@ -24,7 +24,9 @@ from sales_job.lake_fs import normalize_base_uri
 
 REQUIRED = ("run_date", "data_uri")
 NO_MARKER = "none"
-OPTIONAL = ("max_quarantine_ratio", "min_rows", "completion_marker")
+# glue_database: where the run publishes its partitions (required unless a caller, such as a
+# test, hands the run a catalog of its own).
+OPTIONAL = ("max_quarantine_ratio", "min_rows", "completion_marker", "glue_database")
 RUN_ID_KEY = "JOB_RUN_ID"  # set by Glue itself; reserved, so never requested by name
 
 # What Glue itself (AWS Glue: "Using job parameters in AWS Glue jobs", its reserved and
@@ -69,6 +71,7 @@ class JobArgs:
     completion_marker: str | None = DEFAULT_COMPLETION_MARKER
     # Longer lines are quarantined, truncated (no argument: a caller such as a test sets it).
     max_line_bytes: int = MAX_LINE_BYTES
+    glue_database: str | None = None
 
 
 def resolve_job_args(argv: Sequence[str]) -> JobArgs:
@@ -133,7 +136,8 @@ def validate_job_args(raw: Mapping[str, str | None]) -> JobArgs:
     min_rows = _parse_min_rows(raw.get("min_rows"))
     run_id = (raw.get(RUN_ID_KEY) or "").strip() or None
     marker = _parse_marker(raw.get("completion_marker"))
-    return JobArgs(run_date, data_uri, ratio, min_rows, run_id, marker)
+    database = (raw.get("glue_database") or "").strip() or None
+    return JobArgs(run_date, data_uri, ratio, min_rows, run_id, marker, glue_database=database)
 
 
 def _parse_marker(text: str | None) -> str | None:

@@ -6,7 +6,10 @@ is in the ``sales_contract`` package every runtime carries.
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql.types import (
+    DataType,
     DateType,
     DecimalType,
     LongType,
@@ -14,6 +17,8 @@ from pyspark.sql.types import (
     StructField,
     StructType,
 )
+
+from sales_contract.processed_tables import PROCESSED_TABLE_DECLARATIONS
 
 # Input headers: the first non-blank line of every file must name exactly these columns, in any
 # order (each name trimmed, case as written; a UTF-8 BOM is ignored). Fields are read by name.
@@ -83,37 +88,31 @@ class Reason:
     )
 
 
-# Output schemas (partition column last; Spark stores it in the folder name, not the files).
-DAILY_SALES_SCHEMA = StructType(
-    [
-        StructField("region", StringType(), False),
-        StructField("daily_revenue", MONEY_TYPE, False),
-        StructField("daily_orders", LongType(), False),
-        StructField("unique_customers", LongType(), False),
-        StructField("order_date", DateType(), False),
-    ]
-)
-CUSTOMER_DAILY_SCHEMA = StructType(
-    [
-        StructField("customer_id", StringType(), False),
-        StructField("name", StringType(), True),
-        StructField("status", StringType(), True),
-        StructField("spent", MONEY_TYPE, False),
-        StructField("orders", LongType(), False),
-        StructField("order_date", DateType(), False),
-    ]
-)
-CUSTOMER_METRICS_SCHEMA = StructType(
-    [
-        StructField("customer_id", StringType(), False),
-        StructField("name", StringType(), True),
-        StructField("status", StringType(), True),
-        StructField("total_spent", MONEY_TYPE, False),
-        StructField("total_orders", LongType(), False),
-        StructField("avg_order_value", MONEY_TYPE, False),
-        StructField("as_of_date", DateType(), False),
-    ]
-)
+# Output schemas (partition column last; Spark stores it in the folder name, not the files),
+# built from the tables' one declaration (sales_contract.processed_tables), which the stack's
+# AWS::Glue::Table resources and local provisioning are built from too.
+_SPARK_TYPES = {"string": StringType(), "bigint": LongType(), "date": DateType()}
+
+
+def spark_type(glue_type: str) -> DataType:
+    """The Spark type of a declared Glue column type (the few the tables use)."""
+    if glue_type in _SPARK_TYPES:
+        return _SPARK_TYPES[glue_type]
+    if found := re.fullmatch(r"decimal\((\d+),(\d+)\)", glue_type):
+        return DecimalType(int(found[1]), int(found[2]))
+    raise ValueError(f"no Spark type for the declared column type {glue_type!r}")
+
+
+def table_schema(table: str) -> StructType:
+    declared = PROCESSED_TABLE_DECLARATIONS[table]
+    return StructType(
+        [StructField(c.name, spark_type(c.type), c.nullable) for c in declared.all_columns]
+    )
+
+
+DAILY_SALES_SCHEMA = table_schema("daily_sales")
+CUSTOMER_DAILY_SCHEMA = table_schema("customer_daily")
+CUSTOMER_METRICS_SCHEMA = table_schema("customer_metrics")
 QUARANTINE_SCHEMA = StructType(
     [
         StructField("reason", StringType(), False),

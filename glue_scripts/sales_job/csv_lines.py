@@ -77,10 +77,18 @@ class HeaderPlan:
     repeating it exactly); None when it names none (the file has no header: it is a row).
     `columns`: the file's column order when the header names exactly the expected columns, in
     any order; None otherwise, and then every row of the file is quarantined as bad_header.
+    `delimiter`: when the columns are None, another delimiter (OTHER_DELIMITERS) that splits
+    the line into exactly the expected names: the line is then the header of a file written
+    with that delimiter, and the run names it (header_hint).
     """
 
     text: str | None
     columns: tuple[str, ...] | None
+    delimiter: str | None = None
+
+
+# Delimiters a header is tried with when it does not split on ',' into the expected names.
+OTHER_DELIMITERS = (";", "\t", "|")
 
 
 def plan_header(first_line: str | None, expected: Sequence[str]) -> HeaderPlan:
@@ -88,15 +96,34 @@ def plan_header(first_line: str | None, expected: Sequence[str]) -> HeaderPlan:
         return HeaderPlan(None, None)
     unquoted = first_line.replace('"', "").split(",")
     if not any(token.strip(" ") in expected for token in unquoted):
-        return HeaderPlan(None, None)
+        delimiter = other_delimiter(first_line, expected)
+        return HeaderPlan(first_line if delimiter else None, None, delimiter)
     # The same quoting rules as from_csv (quote and escape are both '"').
     try:
         [fields] = csv.reader([first_line], quotechar='"', doublequote=True, strict=False)
     except csv.Error:
         return HeaderPlan(first_line, None)
     names = tuple(field.strip(" ") for field in fields)
-    exact = len(names) == len(expected) and sorted(names) == sorted(expected)
-    return HeaderPlan(first_line, names if exact else None)
+    if len(names) == len(expected) and sorted(names) == sorted(expected):
+        return HeaderPlan(first_line, names)
+    return HeaderPlan(first_line, None, other_delimiter(first_line, expected))
+
+
+def other_delimiter(line: str, expected: Sequence[str]) -> str | None:
+    """The first of OTHER_DELIMITERS that splits `line` into exactly the expected names (in
+    any order, each trimmed and unquoted), or None."""
+    for delimiter in OTHER_DELIMITERS:
+        names = [name.strip(" ").strip('"').strip(" ") for name in line.split(delimiter)]
+        if len(names) == len(expected) and sorted(names) == sorted(expected):
+            return delimiter
+    return None
+
+
+def header_hint(plan: HeaderPlan) -> str | None:
+    """What to tell the user about a header that splits on another delimiter, or None."""
+    if plan.delimiter is None:
+        return None
+    return f"the header splits on {plan.delimiter!r}, not ','"
 
 
 def read_lines(spark: SparkSession, file_uris: Sequence[str]) -> DataFrame:

@@ -1,4 +1,4 @@
-"""One day's run: find inputs, classify, check, write the day's partitions and the manifest.
+"""One day's run: find inputs, classify, check, write, audit and publish the day's partitions.
 
 The run's story and its failure checks; listing the lake (lake_listing), Spark reads and
 writes (spark_io) and customer_metrics history (metrics_history) live next door, every step
@@ -9,16 +9,19 @@ gets the one RunContext. Order of work:
      files are read once, twice on a day that repeats an order id), find repeated order ids,
      count in one action;
   3. write the quarantine partition (always), then fail if inputs are missing, the day has
-     fewer than min_rows rows or the quarantine ratio is too high, else write daily_sales,
-     customer_daily and customer_metrics side by side, and rebuild every later
-     customer_metrics day on it;
-  4. write the manifest (also on failure), then return it or raise.
-A failed run never writes the processed tables, so earlier good output stays untouched.
+     fewer than min_rows rows or the quarantine ratio is too high, else write new versions of
+     daily_sales, customer_daily and customer_metrics side by side, and rebuild every later
+     customer_metrics day on it (new versions too, unpublished);
+  4. audit the new versions against the counts, point the catalog's partitions at them
+     (publishing) and remove the versions they replace (publishing.py);
+  5. write the manifest: "running" before the first write, then "succeeded" or "failed".
+A run that fails or is killed before publishing changes nothing a reader of the catalog sees.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,7 +36,7 @@ from sales_job.aggregates import (
     quarantined_rows,
     valid_rows,
 )
-from sales_job.args import JobArgs
+from sales_job.args import JobArgs, JobArgumentError
 from sales_job.contract import CUSTOMER_COLUMNS, MAX_MONEY, MONEY_SQL_TYPE, SALES_COLUMNS
 from sales_job.lake_fs import Entry
 from sales_job.lake_listing import (
@@ -47,6 +50,8 @@ from sales_job.lake_listing import (
 )
 from sales_job.manifest import LineCounts, collect_line_counts, manifest_json
 from sales_job.metrics_history import metrics_history, rebuild_later_metrics, write_metrics
+from sales_job.publishing.catalog import GlueCatalog, PartitionCatalog
+from sales_job.publishing.versions import audit, publish, remove_superseded
 from sales_job.run_context import RunContext
 from sales_job.spark_io import (
     CHECKED_COLUMNS,
@@ -58,6 +63,7 @@ from sales_job.spark_io import (
     size_shuffles,
     spark_step,
     without_later_copies,
+    write_table_day,
 )
 from sales_job.validation import check_rows
 
@@ -78,10 +84,22 @@ def _failure(day: date, cause: str) -> SalesEtlError:
     return SalesEtlError(f"sales ETL for run_date {day} failed: {cause}")
 
 
-def run_sales_etl(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
-    """Process args.run_date; return the manifest or raise SalesEtlError (manifest written)."""
+def run_sales_etl(
+    spark: SparkSession, args: JobArgs, catalog: PartitionCatalog | None = None
+) -> dict[str, Any]:
+    """Process args.run_date; return the manifest or raise SalesEtlError (manifest written).
+
+    The day's partitions are published in ``catalog``: by default the Glue database
+    ``--glue_database`` names.
+    """
+    if catalog is None:
+        if not args.glue_database:
+            raise JobArgumentError("missing required argument --glue_database")
+        catalog = GlueCatalog.connect(args.glue_database)
     configure_session(spark)
-    with RunContext.start(spark, args) as ctx:  # the caches are released as the block ends
+    with RunContext.start(spark, args, catalog) as ctx:  # caches are released as it ends
+        # Before the first write: a run killed from here on never reads as succeeded.
+        _write_manifest(ctx, ctx.report.build(running=True))
         try:
             _process_day(ctx)
         except Exception as exc:
@@ -99,8 +117,9 @@ def run_sales_etl(spark: SparkSession, args: JobArgs) -> dict[str, Any]:
 
 
 def _process_day(ctx: RunContext) -> None:
-    """Steps 1 to 3 above; a stated cause of failure raises SalesEtlError."""
+    """Steps 1 to 4 above; a stated cause of failure raises SalesEtlError."""
     day = ctx.day
+    _ = ctx.tables  # what is published: a catalog that disagrees fails the run here
     snapshot = find_snapshot(ctx, day)
     ctx.report.customers_uri = snapshot.uri if snapshot else None
     sales_files = _sales_files(ctx)
@@ -111,7 +130,8 @@ def _process_day(ctx: RunContext) -> None:
     with spark_step(ctx.spark, "read the customer snapshot"):
         customers = load_customers(ctx, snapshot)
     with spark_step(ctx.spark, "check the sales lines"):
-        lines = read_parsed_lines(ctx, [e.uri for e in sales_files], SALES_COLUMNS)
+        sales_uris = [e.uri for e in sales_files]
+        lines = read_parsed_lines(ctx, sales_uris, SALES_COLUMNS, ctx.report.header_hints)
         checked = check_rows(lines, customers, day).select(*CHECKED_COLUMNS)
         classified = without_later_copies(ctx, checked, sales_files)
     with spark_step(ctx.spark, "count the lines"):
@@ -131,13 +151,39 @@ def _process_day(ctx: RunContext) -> None:
     later = _later_metrics_days(ctx)
     by_region = ctx.cache(customer_region_totals(valid_rows(classified)), sales_files)
     try:
-        _write_processed(ctx, by_region, customers, no_rows=counts.rows_valid == 0)
+        _write_processed(ctx, by_region, customers)
         rebuild_later_metrics(ctx, later, {snapshot.snapshot_date: customers})
     except Exception as exc:
         # A running total of customer_metrics too large to write: a stated cause, named.
         if cause := money_overflow(exc):
             raise _failure(day, f"{cause}; customer_metrics cannot hold it") from exc
         raise
+    _publish(ctx, counts)
+
+
+def _publish(ctx: RunContext, counts: LineCounts) -> None:
+    """Audit the day's new versions, point the catalog at every version written, and remove
+    the versions that replaced ones (and a killed run's leftovers) in those day folders."""
+    started = time.monotonic()
+    with spark_step(ctx.spark, "audit the new versions"):
+        audit(ctx.tables, ctx.spark.read, ctx.fs, ctx.day, counts.rows_valid, counts.total_revenue)
+    audited = time.monotonic()
+    ctx.report.published = publish(ctx.tables, ctx.catalog)
+    published = time.monotonic()
+    folders = {
+        (table, day): ctx.layout.table_partition(table, day) for table, day in ctx.tables.written
+    }
+    removed = remove_superseded(ctx.tables, ctx.fs, folders)
+    log.info(
+        "run_date %s: audit %.2f s, publishing %s partition(s) %.2f s, removing %s replaced "
+        "version(s) %.2f s",
+        ctx.day,
+        audited - started,
+        len(ctx.tables.written),
+        published - audited,
+        removed,
+        time.monotonic() - published,
+    )
 
 
 def _sales_files(ctx: RunContext) -> list[Entry]:
@@ -196,7 +242,8 @@ def _check_day(ctx: RunContext, counts: LineCounts, snapshot: Snapshot | None) -
         raise _failure(
             day,
             f"{counts.rows_in} data rows in {sales_uri}, at least {args.min_rows} required "
-            f"(min_rows); files seen: {seen}; the day's processed partitions are unchanged",
+            f"(min_rows); files seen: {seen}; the day's processed partitions are unchanged"
+            + ctx.report.header_hint_text(),
         )
     if snapshot is None:
         skipped = "".join(
@@ -221,7 +268,8 @@ def _check_day(ctx: RunContext, counts: LineCounts, snapshot: Snapshot | None) -
             f"{counts.rows_quarantined} of {counts.rows_in} rows in {sales_uri} were quarantined "
             f"(ratio {counts.quarantine_ratio:.4f} > max_quarantine_ratio "
             f"{args.max_quarantine_ratio}); reasons {counts.reasons}; "
-            f"rejected rows are in {layout.quarantine_partition(day)}",
+            f"rejected rows are in {layout.quarantine_partition(day)}"
+            + ctx.report.header_hint_text(),
         )
     # Amounts are positive, so no region's or customer's sum exceeds the day's total.
     if counts.total_revenue > Decimal(MAX_MONEY):
@@ -253,26 +301,15 @@ def _later_metrics_days(ctx: RunContext) -> list[tuple[date, Snapshot]]:
     return later
 
 
-def _write_processed(
-    ctx: RunContext, by_region: DataFrame, customers: DataFrame, *, no_rows: bool
-) -> None:
-    """daily_sales, customer_daily and customer_metrics of the day, written side by side."""
-    day, layout = ctx.day, ctx.layout
-    history, has_history = metrics_history(ctx, day)
+def _write_processed(ctx: RunContext, by_region: DataFrame, customers: DataFrame) -> None:
+    """New versions of daily_sales, customer_daily and customer_metrics of the day, written
+    side by side (a day with no valid rows writes versions with no rows)."""
+    day = ctx.day
+    history = metrics_history(ctx, day)
     side_by_side(
-        lambda: overwrite_partition(
-            ctx.fs,
-            daily_sales(by_region, day),
-            layout.daily_sales_partition(day),
-            ("region",),
-            empty=no_rows,
-        ),
-        lambda: overwrite_partition(
-            ctx.fs,
-            customer_daily(by_region, customers, day),
-            layout.customer_daily_partition(day),
-            ("customer_id",),
-            empty=no_rows,
+        lambda: write_table_day(ctx, "daily_sales", daily_sales(by_region, day), day),
+        lambda: write_table_day(
+            ctx, "customer_daily", customer_daily(by_region, customers, day), day
         ),
         lambda: write_metrics(
             ctx,
@@ -280,7 +317,6 @@ def _write_processed(
             # The day's totals per customer and region sum to its customer_daily rows.
             history.unionByName(by_region.select("customer_id", "spent", "orders")),
             customers,
-            empty=no_rows and not has_history,
         ),
     )
 

@@ -1,6 +1,6 @@
 """What the lake holds: a folder's data files (and what is not read, with why), the customer
-snapshot used for a day, and the dated partitions of customer_daily and customer_metrics.
-Listings only, nothing is read."""
+snapshot used for a day, and the days of customer_daily and customer_metrics (as the catalog
+publishes them, or as this run rewrote them). Listings only, nothing is read."""
 
 from __future__ import annotations
 
@@ -81,23 +81,24 @@ def find_snapshot(ctx: RunContext, day: date) -> Snapshot | None:
 
 
 def customer_daily_dirs_before(ctx: RunContext, day: date) -> list[tuple[date, str]]:
-    dated = _dated_dirs(ctx.fs, ctx.layout.customer_daily_root, "order_date")
-    return [(d, uri) for d, uri in dated if d < day]
+    """customer_daily days before `day` and the folder to read for each (published, or the
+    run's own new version), in date order."""
+    return sorted((d, uri) for d, uri in ctx.tables.current("customer_daily").items() if d < day)
+
+
+def customer_daily_dir(ctx: RunContext, day: date) -> str | None:
+    return ctx.tables.current("customer_daily").get(day)
 
 
 def latest_metrics_before(ctx: RunContext, day: date) -> tuple[date, str] | None:
-    """The newest customer_metrics partition strictly before `day`, if any."""
-    earlier = [(d, uri) for d, uri in _metrics_dirs(ctx) if d < day]
+    """The newest customer_metrics day strictly before `day`, if any, and its folder."""
+    earlier = [(d, uri) for d, uri in ctx.tables.current("customer_metrics").items() if d < day]
     return max(earlier) if earlier else None
 
 
 def metrics_days_after(ctx: RunContext, day: date) -> list[date]:
-    """The as_of_date of every customer_metrics partition after `day`, in date order."""
-    return [d for d, _uri in _metrics_dirs(ctx) if d > day]
-
-
-def _metrics_dirs(ctx: RunContext) -> list[tuple[date, str]]:
-    return _dated_dirs(ctx.fs, ctx.layout.customer_metrics_root, "as_of_date")
+    """The as_of_date of every published customer_metrics partition after `day`, in order."""
+    return sorted(d for d in ctx.tables.current("customer_metrics") if d > day)
 
 
 def _dated_dirs(fs: LakeFs, root: str, column: str) -> list[tuple[date, str]]:

@@ -2,7 +2,9 @@
 
 The manifest is the job's contract with the DAG and the Lambda: counts that reconcile
 (rows_in == rows_valid + rows_quarantined), the reasons, revenue and every input/output URI.
-It holds no timestamps, so a rerun on the same inputs writes the same manifest.
+It holds no timestamps; a rerun on the same inputs writes the same manifest but for the run's
+own version folders. Its status is "running" from before the run's first write until the run
+has published (then "succeeded") or failed ("failed"): a killed run leaves "running".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sales_contract.layout import LakeLayout
+from sales_contract.layout import PROCESSED_TABLES, LakeLayout
 from sales_contract.rules import MANIFEST_SCHEMA_VERSION
 from sales_job.csv_lines import LINE_KIND_BLANK, LINE_KIND_HEADER, LINE_KIND_ROW, LineNumbers
 
@@ -90,6 +92,11 @@ def collect_line_counts(classified: DataFrame) -> tuple[LineCounts, LineNumbers]
     return counts, numbers
 
 
+STATUS_RUNNING = "running"
+STATUS_SUCCEEDED = "succeeded"
+STATUS_FAILED = "failed"
+
+
 @dataclass
 class ManifestBuilder:
     """Collects what a run learns, step by step, so a failure at any step still reports it."""
@@ -98,17 +105,23 @@ class ManifestBuilder:
     layout: LakeLayout
     max_quarantine_ratio: float
     job_run_id: str | None = None
+    version: str = ""  # the run's version folder name (run-<id>)
     customers_uri: str | None = None
     snapshot: dict[str, Any] | None = None
     input_files: list[tuple[str, int]] = field(default_factory=list)  # (name, size)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+    # name -> what its header says (csv_lines.header_hint): a file using another delimiter
+    header_hints: dict[str, str] = field(default_factory=dict)
     # uri -> why, for the run's day and any later day it rebuilt
     skipped_snapshots: dict[str, str] = field(default_factory=dict)
     counts: LineCounts = field(default_factory=LineCounts)
     rebuilt_metrics: list[str] = field(default_factory=list)  # later days, in date order
+    # table -> day -> the catalog location the run pointed the partition at
+    published: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def build(self, error: str | None = None) -> dict[str, Any]:
+    def build(self, error: str | None = None, *, running: bool = False) -> dict[str, Any]:
         d, layout, counts = self.run_date, self.layout, self.counts
+        status = STATUS_FAILED if error else STATUS_RUNNING if running else STATUS_SUCCEEDED
         without_rows = [
             name for name, size in self.input_files if size and name not in counts.files_with_rows
         ]
@@ -116,7 +129,7 @@ class ManifestBuilder:
             "schema_version": MANIFEST_SCHEMA_VERSION,
             "run_date": d.isoformat(),
             "job_run_id": self.job_run_id,
-            "status": "failed" if error else "succeeded",
+            "status": status,
             "error": error,
             "rows_in": counts.rows_in,
             "rows_valid": counts.rows_valid,
@@ -126,18 +139,21 @@ class ManifestBuilder:
             "max_quarantine_ratio": self.max_quarantine_ratio,
             "total_revenue": f"{counts.total_revenue:.2f}",
             "inputs": {"sales": layout.sales_partition(d), "customers": self.customers_uri},
+            # The run's new version of each table's day (published once status is succeeded).
             "outputs": {
-                "daily_sales": layout.daily_sales_partition(d),
-                "customer_daily": layout.customer_daily_partition(d),
-                "customer_metrics": layout.customer_metrics_partition(d),
+                **{t: f"{layout.table_partition(t, d)}/{self.version}" for t in PROCESSED_TABLES},
                 "quarantine": layout.quarantine_partition(d),
             },
             "rebuilt": {"customer_metrics": list(self.rebuilt_metrics)},
+            "published": {t: dict(days) for t, days in sorted(self.published.items())},
             "input_files": {
                 "count": len(self.input_files),
                 "empty": [name for name, size in self.input_files if not size],
                 "without_rows": without_rows,
                 "skipped": [{"name": n, "reason": why} for n, why in self.skipped_files],
+                "header_hints": [
+                    {"name": n, "hint": hint} for n, hint in sorted(self.header_hints.items())
+                ],
             },
             "lines": {"header": counts.header_lines, "blank": counts.blank_lines},
             "customer_snapshot": self.snapshot,
@@ -145,6 +161,10 @@ class ManifestBuilder:
                 {"uri": uri, "reason": why} for uri, why in sorted(self.skipped_snapshots.items())
             ],
         }
+
+    def header_hint_text(self) -> str:
+        """The header hints, for a failure message ("" when there are none)."""
+        return "".join(f"; {n}: {hint}" for n, hint in sorted(self.header_hints.items()))
 
     def skip_snapshot(self, uri: str, why: str) -> None:
         """A snapshot newer than the one used, not used (the same may be met twice)."""

@@ -16,9 +16,16 @@ from pyspark.sql import functions as F
 
 from sales_job.aggregates import customer_metrics
 from sales_job.frames import empty_frame
-from sales_job.lake_listing import Snapshot, customer_daily_dirs_before, latest_metrics_before
+from sales_job.lake_listing import (
+    Snapshot,
+    customer_daily_dir,
+    customer_daily_dirs_before,
+    latest_metrics_before,
+)
+from sales_job.publishing.fault_points import reached
+from sales_job.publishing.versions import read_version
 from sales_job.run_context import RunContext
-from sales_job.spark_io import overwrite_partition, snapshot_customers
+from sales_job.spark_io import snapshot_customers, write_table_day
 
 log = logging.getLogger("sales_etl")
 
@@ -26,43 +33,37 @@ CUSTOMER_DAILY_HISTORY_DDL = "customer_id STRING, spent DECIMAL(18,2), orders BI
 CUSTOMER_METRICS_CARRY_DDL = "customer_id STRING, total_spent DECIMAL(18,2), total_orders BIGINT"
 
 
-def metrics_history(ctx: RunContext, day: date) -> tuple[DataFrame, bool]:
+def metrics_history(ctx: RunContext, day: date) -> DataFrame:
     """(customer_id, spent, orders) rows summing to customer_metrics just before `day`.
 
     That is the latest earlier metrics partition P plus the customer_daily days after P: it
     equals the sum over all days < D whenever P is exact, and reads one small partition
-    instead of a history that grows every day. Never raw sales history. The flag says
-    whether any such partition exists.
+    instead of a history that grows every day. Never raw sales history. Earlier days are
+    read as published, or as this run rewrote them.
     """
     previous = latest_metrics_before(ctx, day)
     after = previous[0] if previous else date.min
     newer_dirs = [uri for d, uri in customer_daily_dirs_before(ctx, day) if d > after]
     history = empty_frame(ctx.spark, CUSTOMER_DAILY_HISTORY_DDL)
-    if newer_dirs:
-        history = history.unionByName(_read_customer_daily(ctx, newer_dirs))
+    for uri in newer_dirs:
+        history = history.unionByName(_read_customer_daily(ctx, uri))
     if previous:
-        carried = ctx.spark.read.schema(CUSTOMER_METRICS_CARRY_DDL).parquet(previous[1])
-        history = history.unionByName(
-            carried.select(
-                "customer_id",
-                F.col("total_spent").alias("spent"),
-                F.col("total_orders").alias("orders"),
+        carried = read_version(ctx.spark.read, ctx.fs, previous[1], CUSTOMER_METRICS_CARRY_DDL)
+        if carried is not None:
+            history = history.unionByName(
+                carried.select(
+                    "customer_id",
+                    F.col("total_spent").alias("spent"),
+                    F.col("total_orders").alias("orders"),
+                )
             )
-        )
-    return history, bool(newer_dirs) or previous is not None
+    return history
 
 
-def write_metrics(
-    ctx: RunContext, day: date, history: DataFrame, customers: DataFrame, *, empty: bool
-) -> None:
-    """customer_metrics as of `day`: `history` summed, with names and status of `customers`."""
-    overwrite_partition(
-        ctx.fs,
-        customer_metrics(history, customers, day),
-        ctx.layout.customer_metrics_partition(day),
-        ("customer_id",),
-        empty=empty,
-    )
+def write_metrics(ctx: RunContext, day: date, history: DataFrame, customers: DataFrame) -> None:
+    """customer_metrics as of `day`: `history` summed, with names and status of `customers`,
+    written as a new version of the day (no rows: a version with none)."""
+    write_table_day(ctx, "customer_metrics", customer_metrics(history, customers, day), day)
 
 
 def rebuild_later_metrics(
@@ -80,21 +81,16 @@ def rebuild_later_metrics(
         if snapshot.snapshot_date not in customers_by_snapshot:
             _totals, customers = snapshot_customers(ctx, snapshot)
             customers_by_snapshot[snapshot.snapshot_date] = customers
-        history, has_history = metrics_history(ctx, as_of)
-        own_day = ctx.layout.customer_daily_partition(as_of)
-        has_own_day = ctx.fs.exists(own_day)
-        if has_own_day:
-            history = history.unionByName(_read_customer_daily(ctx, [own_day]))
-        write_metrics(
-            ctx,
-            as_of,
-            history,
-            customers_by_snapshot[snapshot.snapshot_date],
-            empty=not has_history and not has_own_day,
-        )
-        ctx.report.rebuilt_metrics.append(ctx.layout.customer_metrics_partition(as_of))
+        history = metrics_history(ctx, as_of)
+        own_day = customer_daily_dir(ctx, as_of)
+        if own_day is not None:
+            history = history.unionByName(_read_customer_daily(ctx, own_day))
+        write_metrics(ctx, as_of, history, customers_by_snapshot[snapshot.snapshot_date])
+        ctx.report.rebuilt_metrics.append(ctx.version_folder("customer_metrics", as_of))
         log.info("rebuilt customer_metrics as of %s", as_of)
+        reached("during_rebuild")
 
 
-def _read_customer_daily(ctx: RunContext, partition_uris: Sequence[str]) -> DataFrame:
-    return ctx.spark.read.schema(CUSTOMER_DAILY_HISTORY_DDL).parquet(*partition_uris)
+def _read_customer_daily(ctx: RunContext, folder: str) -> DataFrame:
+    rows = read_version(ctx.spark.read, ctx.fs, folder, CUSTOMER_DAILY_HISTORY_DDL)
+    return rows if rows is not None else empty_frame(ctx.spark, CUSTOMER_DAILY_HISTORY_DDL)

@@ -1,5 +1,6 @@
 """Spark reads and writes: session settings, parsed lines, the snapshot's customers, the day's
-checked lines (cached, later copies of an order_id quarantined) and partition overwrites."""
+checked lines (cached, later copies of an order_id quarantined), the quarantine's partition
+overwrite and the processed tables' new versions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
+from datetime import date
 
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
@@ -17,6 +19,7 @@ from sales_job.csv_lines import (
     POSITION_COLUMNS,
     HeaderPlan,
     first_content_line,
+    header_hint,
     parse_lines,
     plan_header,
     read_lines,
@@ -24,6 +27,7 @@ from sales_job.csv_lines import (
 from sales_job.frames import empty_frame
 from sales_job.lake_fs import Entry, LakeFs
 from sales_job.lake_listing import Snapshot
+from sales_job.publishing.versions import write_version
 from sales_job.run_context import RunContext
 from sales_job.validation import (
     FIRST_COPIES_SCHEMA,
@@ -51,6 +55,12 @@ CHECKED_COLUMNS = (
     "amount",
 )
 MAX_HASH_FILTER = 10_000  # literals in one IN filter
+# Each processed table's rows are written sorted by these (deterministic reruns).
+SORT_COLUMNS = {
+    "daily_sales": ("region",),
+    "customer_daily": ("customer_id",),
+    "customer_metrics": ("customer_id",),
+}
 
 
 def configure_session(spark: SparkSession) -> None:
@@ -82,11 +92,17 @@ def size_shuffles(ctx: RunContext, inputs: Sequence[Entry]) -> None:
 
 
 def read_parsed_lines(
-    ctx: RunContext, file_uris: Sequence[str], header: Sequence[str]
+    ctx: RunContext,
+    file_uris: Sequence[str],
+    header: Sequence[str],
+    hints: dict[str, str] | None = None,
 ) -> DataFrame:
-    """parse_lines over read_lines of files of one folder, with each file's header plan."""
+    """parse_lines over read_lines of files of one folder, with each file's header plan.
+    `hints` gets file name -> header_hint for each file whose header uses another delimiter."""
     max_bytes = ctx.args.max_line_bytes
     plans = _header_plans(ctx.fs, file_uris, header, max_bytes)
+    if hints is not None:
+        hints.update({name: hint for name, plan in plans.items() if (hint := header_hint(plan))})
     return parse_lines(read_lines(ctx.spark, file_uris), plans, header, max_bytes)
 
 
@@ -193,6 +209,13 @@ def overwrite_partition(
             .partitionBy(partition_column)
             .parquet(table_root)
         )
+
+
+def write_table_day(ctx: RunContext, table: str, df: DataFrame, day: date) -> None:
+    """``table``'s rows of ``day`` as this run's new version of that partition (unpublished)."""
+    with spark_step(df.sparkSession, f"write {table} {day}"):
+        folder = ctx.version_folder(table, day)
+        write_version(ctx.tables, df, table, day, folder, SORT_COLUMNS[table])
 
 
 @contextmanager

@@ -1,12 +1,15 @@
 """Airflow with UI on this machine, running the unchanged DAG against the local AWS endpoint.
 
     python -m local.airflow [--port 4599] [--api-port 8080] [--work-dir .local-run/airflow]
+    make airflow AIRFLOW_ARGS="--api-port 8081"   # the same flags, through make
 
 Starts the local AWS endpoint (in this process), provisions it and seeds the demo data
 (2024-01-15..20), then Airflow's API server, scheduler, triggerer and DAG processor, each on
 127.0.0.1 and in its own process group. Runs until Ctrl-C, SIGTERM or SIGHUP, then stops every
-component (by process group) and the endpoint. Exit code 0 after a requested stop, 1 if
-something failed or a component died, 2 for unusable arguments (e.g. a port in use).
+component (by process group) and the endpoint. One stack per work dir: a second one is refused
+before it touches anything (``local.work_dir_lock``). Exit code 0 after a requested stop, 1 if
+something failed or a component died, 2 for unusable arguments (e.g. a port in use, a busy
+work dir).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from local.airflow.stack_settings import (
 )
 from local.endpoint import DEFAULT_PORT, EndpointError, start_endpoint
 from local.provision import seed_demo_lake
+from local.stack_config import CONFIG_DESCRIPTION, local_config_json
+from local.work_dir_lock import WorkDirBusy, work_dir_lock
+from sales_etl.config import CONFIG_VARIABLE, ConfigError, load_config
 
 DEFAULT_API_PORT = 8080
 READY_TIMEOUT_SECONDS = 300
@@ -60,14 +66,33 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _store_config(stack: AirflowStack) -> str:
+    """The stack's config as a metastore Variable, as on MWAA; what the banner says of it."""
+    kept = stack.ensure_variable(CONFIG_VARIABLE, local_config_json(), CONFIG_DESCRIPTION)
+    where = f"Variable {CONFIG_VARIABLE} (Admin -> Variables; edits apply to the next run)"
+    if kept is None:
+        return where
+    try:
+        load_config(kept)
+    except ConfigError as err:  # the runs would fail on it: say so now
+        return f"{where}\n            kept from an earlier start and INVALID: {err}"
+    return f"{where}\n            kept from an earlier start (--reset restores the stack's own)"
+
+
 def _banner(
-    settings: StackSettings, password: str, env_file: Path, logs: Path, days: list[str]
+    settings: StackSettings,
+    password: str,
+    env_file: Path,
+    logs: Path,
+    days: list[str],
+    config: str,
 ) -> str:
     first, last = days[0], days[-1]
     return f"""
 Airflow is ready: {settings.api_url}
   login     {ADMIN_USER} / {password}   (dev-only, generated once into {settings.password_file})
   DAG       {DAG_ID}: active, no scheduled runs here; seeded days {first} .. {last}
+  config    {config}
   CLI       source {env_file}   (in another shell), then for example:
             airflow dags trigger {DAG_ID} --conf '{{"run_date": "{first}"}}'
             airflow backfill create --dag-id {DAG_ID} --from-date {first} \\
@@ -76,19 +101,35 @@ Airflow is ready: {settings.api_url}
 Stop with Ctrl-C."""
 
 
+def _port_in_use(port: int, flag: str) -> str:
+    return (
+        f"error: port {port} on 127.0.0.1 is in use by another program; choose another with"
+        f' {flag}, e.g. make airflow AIRFLOW_ARGS="{flag} {port + 1}"'
+    )
+
+
 def run(args: argparse.Namespace, stop: threading.Event) -> int:
     work = args.work_dir.resolve()
+    try:
+        with work_dir_lock(work, "make airflow"):
+            return _run_stack(args, work, stop)
+    except WorkDirBusy as busy:
+        print(f"error: {busy}", file=sys.stderr)
+        return 2
+
+
+def _run_stack(args: argparse.Namespace, work: Path, stop: threading.Event) -> int:
     settings = StackSettings(
         airflow_home=work / "home",
         password_file=work / "passwords.json",
         api_port=args.api_port,
         parallelism=args.parallelism,
     )
-    if not port_is_free(args.api_port):
-        print(
-            f"error: port {args.api_port} on 127.0.0.1 is in use (try --api-port)", file=sys.stderr
-        )
-        return 2
+    # Both ports are checked before anything in the work dir is deleted.
+    for port, flag in ((args.api_port, "--api-port"), (args.port, "--port")):
+        if not port_is_free(port):
+            print(_port_in_use(port, flag), file=sys.stderr)
+            return 2
     if args.reset:
         shutil.rmtree(settings.airflow_home, ignore_errors=True)
     logs = work / "logs"
@@ -115,7 +156,8 @@ def run(args: argparse.Namespace, stop: threading.Event) -> int:
             stack.migrate(cancelled=stop.is_set)
             stack.start()
             stack.wait_ready(DAG_ID, READY_TIMEOUT_SECONDS, cancelled=stop.is_set)
-            print(_banner(settings, password, env_file, logs, days), flush=True)
+            config = _store_config(stack)
+            print(_banner(settings, password, env_file, logs, days, config), flush=True)
             while not stop.wait(WATCH_SECONDS):
                 dead = stack.dead_component()
                 if dead is not None:

@@ -1,4 +1,4 @@
-"""A minimal client for the stack's REST API (stdlib only): health, login, JSON GETs and POSTs."""
+"""A minimal client for the stack's REST API (stdlib only): health, login, JSON requests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ TIMEOUT_SECONDS = 10
 
 
 class ApiError(RuntimeError):
-    """The API answered with an error status or not at all."""
+    """The API answered with an error status (``status``) or not at all (``status`` None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AirflowApi:
@@ -34,6 +38,9 @@ class AirflowApi:
 
     def post(self, path: str, payload: Any) -> dict[str, Any]:
         return self._request("POST", path, payload=payload)
+
+    def patch(self, path: str, payload: Any) -> dict[str, Any]:
+        return self._request("PATCH", path, payload=payload)
 
     def _login(self) -> str:
         # Simple auth manager: POST /auth/token with the user's name and password.
@@ -59,6 +66,6 @@ class AirflowApi:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")[:300]
-            raise ApiError(f"{method} {path}: HTTP {err.code} {detail}") from None
+            raise ApiError(f"{method} {path}: HTTP {err.code} {detail}", err.code) from None
         except (urllib.error.URLError, OSError) as err:
             raise ApiError(f"{method} {path}: {err}") from None

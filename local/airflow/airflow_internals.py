@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 # The Airflow versions whose internals these patches were written against and checked on.
-SUPPORTED_AIRFLOW_VERSIONS = frozenset({"3.2.1"})
+SUPPORTED_AIRFLOW_VERSIONS = frozenset({"3.2.1", "3.3.1"})
 
 
 class UnsupportedAirflowVersion(RuntimeError):
@@ -26,10 +26,10 @@ def require_supported_airflow() -> None:
 
     installed = airflow.__version__
     if installed not in SUPPORTED_AIRFLOW_VERSIONS:
-        supported = ", ".join(sorted(SUPPORTED_AIRFLOW_VERSIONS))
+        supported = " or ".join(f"Airflow {v}" for v in sorted(SUPPORTED_AIRFLOW_VERSIONS))
         raise UnsupportedAirflowVersion(
             f"Airflow {installed} is installed, but the dags-test runner's patches of Airflow"
-            f" internals ({__name__}) were written for Airflow {supported} only. Check each"
+            f" internals ({__name__}) were written for {supported} only. Check each"
             f" patch against Airflow {installed}, then add it to SUPPORTED_AIRFLOW_VERSIONS."
         )
 
@@ -69,8 +69,9 @@ def _test_runs_read_deadline_alerts_in_memory() -> None:
     ``DAG.test`` builds its scheduler DAG by serializing the DAG in memory, so that DAG's
     ``deadline`` holds encoded alerts, not the ids of ``deadline_alert`` rows; on success
     ``DagRun.update_state`` looks each one up with ``DeadlineAlert.get_by_id``, which fails
-    ("'dict' object has no attribute 'hex'", apache/airflow#73428, Airflow 3.2.1). Here an
-    encoded alert is read as an unsaved row instead, as the upstream fix does. A ``dags test``
+    ("'dict' object has no attribute 'hex'", apache/airflow#73428, Airflow 3.2.1; 3.3.1 has
+    the same lookup, with ``session`` keyword-only). Here an encoded alert is read as an
+    unsaved row instead, as the upstream fix does. A ``dags test``
     run is created running, with no queued time, so it has no deadline to prune anyway.
     """
     from airflow.models.deadline_alert import DeadlineAlert
@@ -79,9 +80,10 @@ def _test_runs_read_deadline_alerts_in_memory() -> None:
 
     get_by_id = DeadlineAlert.get_by_id
 
-    def get_by_id_or_decode(deadline_alert_id: Any, *session: Any) -> DeadlineAlert:
+    # The caller's session, if it gave one: positional in 3.2.1, keyword-only in 3.3.1.
+    def get_by_id_or_decode(deadline_alert_id: Any, *args: Any, **kwargs: Any) -> DeadlineAlert:
         if not isinstance(deadline_alert_id, dict):
-            return get_by_id(deadline_alert_id, *session)  # the caller's session, if it gave one
+            return get_by_id(deadline_alert_id, *args, **kwargs)
         alert = deadline_alert_id.get(Encoding.VAR, deadline_alert_id)
         return DeadlineAlert(
             reference=alert[DeadlineAlertFields.REFERENCE],

@@ -147,6 +147,20 @@ class AirflowStack(StopsOnExit):
             return f"DAG {dag_id!r} to be parsed"
         return ""
 
+    def ensure_variable(self, key: str, value: str, description: str) -> str | None:
+        """Create the Variable ``key`` in the metastore unless it exists.
+
+        Returns the stored value when it already existed (it is kept: it may hold the user's
+        edits from an earlier start), None when it was created now.
+        """
+        try:
+            return str(self.api.get(f"/api/v2/variables/{key}")["value"])
+        except ApiError as err:
+            if err.status != 404:
+                raise StackError(f"cannot read Variable {key!r}: {err}") from None
+        self.api.post("/api/v2/variables", {"key": key, "value": value, "description": description})
+        return None
+
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> list[int]:
         """Stop every component's process group; returns PIDs that survived (none expected)."""
         workers = [p for p in self.processes if p.name != "api-server"]

@@ -1,6 +1,6 @@
 """Run ``airflow dags test`` (and ``tasks test``) commands one after another in one Python process.
 
-    python -m local.airflow.dag_test_child --result-fd N [--migrate-log FILE]
+    python -m local.airflow.dag_test_child --result-fd N [--migrate-log FILE --variables JSON]
     stdin, one batch a line: {"env": {...}, "commands": [{"args": [...], "log_file": "..."}]}
 
 Each command is Airflow's own (parsed by Airflow's CLI parser, run by its command function), so
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--migrate-log", type=Path, help="run `airflow db migrate` first")
+    parser.add_argument(
+        "--variables", type=json.loads, default={}, help="after migrating, store these Variables"
+    )
     args = parser.parse_args(argv)
 
     from airflow.cli import cli_parser
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.migrate_log:
             with _output_to(args.migrate_log):
                 ready = _run_cli(cli, ["db", "migrate"])
+                for key, value in args.variables.items():  # in the metastore, as on MWAA
+                    ready = ready and _run_cli(cli, ["variables", "set", key, value])
         if ready:
             _warm_up(supervisor.in_process_api_server)
         _report(results, {"ready": ready})

@@ -13,7 +13,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from local.airflow.cli import DAG_ID
 from local.airflow.command_result import CommandResult
 from local.process_group import stop_process_group
 from local.repo import REPO_ROOT
+from local.stack_config import local_variables
 
 CHILD_MODULE = "local.airflow.dag_test_child"
 STARTUP_TIMEOUT_SECONDS = 300
@@ -70,21 +71,33 @@ class DagTestRunner:
     """A ``local.airflow.dag_test_child`` process: Airflow starts up now, the DAG runs come later.
 
     ``env`` is the process environment (AIRFLOW_HOME, DAGS_FOLDER, ...); with ``migrate`` the
-    runner first runs ``airflow db migrate`` (log: ``logs/db-migrate.log``). ``run`` may be
+    runner first runs ``airflow db migrate`` (log: ``logs/db-migrate.log``), then stores
+    ``variables`` in the metastore (by default the local config Variable, as the stack's
+    ``sales_etl_config``: runs read it from there, as on MWAA). ``run`` may be
     called again and again, each batch in the same Airflow process. Use it as a context
     manager: leaving it stops the process (by its PID) if it is still running.
     """
 
-    def __init__(self, env: dict[str, str], logs: Path, *, migrate: bool = False) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        logs: Path,
+        *,
+        migrate: bool = False,
+        python: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> None:
         self.logs = logs
         self._stamp = time.time_ns()
         self.runner_log = logs / f"dags-test-runner-{self._stamp}.log"
         self.migrate_log = logs / "db-migrate.log" if migrate else None
         logs.mkdir(parents=True, exist_ok=True)
         read_end, write_end = os.pipe()
-        command = [sys.executable, "-m", CHILD_MODULE, "--result-fd", str(write_end)]
+        # ``python``: another venv's interpreter (another Airflow version, make compat).
+        command = [python or sys.executable, "-m", CHILD_MODULE, "--result-fd", str(write_end)]
         if self.migrate_log:
-            command += ["--migrate-log", str(self.migrate_log)]
+            stored = local_variables() if variables is None else dict(variables)
+            command += ["--migrate-log", str(self.migrate_log), "--variables", json.dumps(stored)]
         try:
             with self.runner_log.open("w") as log:
                 self._proc = subprocess.Popen(

@@ -2,6 +2,8 @@
 
 The only difference from MWAA is the ``aws_default`` connection (it carries the endpoint URL
 and key) and a throwaway AIRFLOW_HOME; the DAG, its config keys and its operators are the same.
+The pipeline's config Variable is not set here: the local runners store it in the metastore,
+as on MWAA (``local.stack_config``), where the UI shows it and an edit takes effect.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 from local.aws_local import REGION, EndpointClients, aws_connection
 from local.repo import REPO_ROOT
 from local.stack_config import LOCAL_CONFIG_VARIABLE
+from sales_etl.config import CONFIG_VARIABLE
 
-# Local runs alert the topic local/provision.py creates, unless the overrides say otherwise.
+# Airflow reads a Variable from this environment variable before its metastore.
+CONFIG_ENV_VARIABLE = f"AIRFLOW_VAR_{CONFIG_VARIABLE.upper()}"
 
 
 def aws_client_environment(endpoint: EndpointClients) -> dict[str, str]:
@@ -47,7 +51,8 @@ def airflow_environment(
     """A full process environment for ``airflow`` commands run against the local endpoint.
 
     Without ``endpoint`` the endpoint's variables (``endpoint_variables``) are left out,
-    for a process that gets them later.
+    for a process that gets them later. ``config_overrides`` is for tests only: it sets the
+    config Variable in the environment, which shadows the metastore's (and any UI edit).
     """
     env = dict(os.environ if base is None else base)
     # Never let a developer's real AWS profile or session leak into a local run.
@@ -68,10 +73,12 @@ def airflow_environment(
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             # Local crawls and jobs finish in seconds: poll their state often.
             "AIRFLOW__SALES_ETL__POLL_SECONDS": "0.2",
-            "AIRFLOW_VAR_SALES_ETL_CONFIG": json.dumps(
-                {**LOCAL_CONFIG_VARIABLE, **(config_overrides or {})}
-            ),
+            # A day written locally is noticed in seconds, not at the next 5-minute look.
+            "AIRFLOW__SALES_ETL__SALES_POKE_SECONDS": "2",
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
     )
+    env.pop(CONFIG_ENV_VARIABLE, None)  # a caller's own would shadow the metastore too
+    if config_overrides is not None:
+        env[CONFIG_ENV_VARIABLE] = json.dumps({**LOCAL_CONFIG_VARIABLE, **config_overrides})
     return env

@@ -30,6 +30,8 @@ SIMPLE_AUTH_MANAGER = (
 # commands such as `airflow backfill create`); sqlite3's default 5 s wait for the write lock
 # ran out on a loaded 2-core machine ("database is locked"). Airflow reads this by import path.
 SQLITE_CONNECT_ARGS = {"timeout": 60}
+# By import path (importing it here would import Airflow into the launcher).
+TASK_LOGS_CONFIG = "local.airflow.task_logs.LOGGING_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ def stack_environment(
             # second keeps that window shorter than any local run, and a one-second poll (not
             # the 0.2 s `dags test` uses) adds margin. On MWAA a Glue run takes far longer.
             "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+            # No component serves logs here: the API server reads local files only.
+            "AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS": TASK_LOGS_CONFIG,
             "AIRFLOW__SALES_ETL__POLL_SECONDS": "1",
+            "AIRFLOW__SALES_ETL__SALES_POKE_SECONDS": "2",
         }
     )
     env.update(extra or {})

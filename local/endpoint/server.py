@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from local.aws_local import ACCESS_KEYS, REGION, EndpointClients
 from local.endpoint import state as endpoint_state
+from local.endpoint.athena import api as athena_api
 from local.endpoint.awslambda import invoke
 from local.endpoint.glue_crawlers import crawler
 from local.endpoint.glue_jobs import job_runs
@@ -205,6 +206,7 @@ def start_endpoint(
         crawler.install(patcher)
         invoke.install(patcher)
         object_keys.install(patcher)
+        athena_api.install(patcher)
     except BaseException:
         patcher.undo()
         server.stop()

@@ -56,7 +56,6 @@ class PipelineConfig(BaseModel):
     bucket: Annotated[str, _key("must be a valid S3 bucket name", pattern=_BUCKET)]
     glue_database: GlueName = "sales_etl"
     raw_crawler: GlueName = "sales_etl_raw"
-    processed_crawler: GlueName = "sales_etl_processed"
     raw_table_prefix: Annotated[
         str, _key("must be lowercase letters, digits or underscores", pattern=r"^[a-z0-9_]*$")
     ] = "raw_"
@@ -97,6 +96,22 @@ class PipelineConfig(BaseModel):
     min_rows: Annotated[
         int, _key(f"must be at least 1 and at most {MAX_MIN_ROWS}", ge=1, le=MAX_MIN_ROWS)
     ] = DEFAULT_MIN_ROWS
+    # Where check_day's Athena queries run and write their results: the stack's workgroup
+    # and a bucket prefix its lifecycle expires (infra/sales-etl.yaml).
+    athena_workgroup: Annotated[
+        str,
+        _key(
+            "must be an Athena workgroup name (letters, digits, '.', '_', '-'; 1..128)",
+            pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        ),
+    ] = "primary"
+    athena_results_prefix: Annotated[
+        str,
+        _key(
+            "must be a key prefix ending in '/' (letters, digits, '_', '.', '-', '/')",
+            pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$",
+        ),
+    ] = "athena-results/"
     # SNS topic for failure alerts; "" (said explicitly) = the reason is only in the task log.
     alert_topic_arn: Annotated[
         str,

@@ -16,6 +16,7 @@ from typing import Any
 from sales_contract.layout import manifest_key, s3_uri, sales_ready_key
 from sales_etl import tasks
 from sales_etl.config import PipelineConfig
+from sales_etl.run_outcome import ManifestNotWritten, read_manifest, run_manifest
 
 Context = Mapping[str, Any]
 
@@ -65,12 +66,10 @@ def _glue_run_error(job_name: str, run_id: str) -> str | None:
 
 
 def _manifest_error(bucket: str, day: str, run_id: str) -> str | None:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    manifest = json.loads(S3Hook().read_key(manifest_key(day), bucket))
-    written_by = manifest.get("job_run_id")
-    if written_by != run_id:
-        return f"written by run {written_by}, not this one (the run failed before writing it)"
+    try:
+        manifest = run_manifest(read_manifest(bucket, day), run_id)
+    except ManifestNotWritten as err:
+        return str(err)
     return manifest.get("error")
 
 
@@ -117,10 +116,19 @@ def _wait_for_sales(context: Context, cfg: PipelineConfig, day: str) -> str:
     )
 
 
+def _check_day(context: Context, cfg: PipelineConfig, day: str) -> str:
+    # The operator's error names the query and Athena's StateChangeReason; a mismatch names
+    # each difference from the manifest (sales_etl.athena_check).
+    return (
+        f"Athena check of {day}'s published tables (workgroup {cfg.athena_workgroup},"
+        f" database {cfg.glue_database}): {exception_text(context)}"
+    )
+
+
 _REASONS: dict[str, Callable[[Context, PipelineConfig, str], str]] = {
     "wait_for_sales": _wait_for_sales,
     "crawl_raw": _crawler(lambda cfg: cfg.raw_crawler),
     "transform": _transform,
-    "crawl_processed": _crawler(lambda cfg: cfg.processed_crawler),
+    "check_day": _check_day,
     "post_process": _post_process,
 }

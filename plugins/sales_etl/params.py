@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.sdk import Param
+from sales_etl.airflow_compat import Param
 
 MANUAL_RUN_PARAMS = {
     "run_date": Param(
@@ -10,7 +10,11 @@ MANUAL_RUN_PARAMS = {
         type=["null", "string"],
         pattern=r"^\d{4}-\d{2}-\d{2}$",
         title="Run date",
-        description="Day to process (YYYY-MM-DD). Empty: the run's own data interval start.",
+        description=(
+            "Day to process (YYYY-MM-DD), for a single manual run. Empty: the run's own"
+            " logical date. Leave it empty in a backfill: each backfill run processes its own"
+            " day, and a backfill run given another day fails at once."
+        ),
     ),
     "max_quarantine_ratio": Param(
         None,

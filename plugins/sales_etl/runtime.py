@@ -15,6 +15,11 @@ from typing import Any
 
 from jinja2 import pass_context
 
+try:
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowFailException
+
 from sales_contract.layout import manifest_key, s3_uri, sales_ready_key
 from sales_contract.rules import parse_run_date
 from sales_etl import tasks
@@ -33,7 +38,7 @@ def pipeline_config() -> PipelineConfig:
     it again for the next one, so an edit of the Variable takes effect at the next task.
     """
     # Imported here: only ever needed inside a running task.
-    from airflow.sdk import get_current_context
+    from sales_etl.airflow_compat import get_current_context
 
     global _loaded
     try:
@@ -48,23 +53,47 @@ def pipeline_config() -> PipelineConfig:
 
 def config_variable() -> str | None:
     """The ``sales_etl_config`` Variable as stored (JSON text), None when it is not set."""
-    from airflow.sdk import Variable
+    from sales_etl.airflow_compat import get_variable
 
-    return Variable.get(CONFIG_VARIABLE, default=None)
+    return get_variable(CONFIG_VARIABLE)
+
+
+class RunDateRefused(AirflowFailException, ValueError):
+    """A ``run_date`` param that would make a backfill run process another run's day.
+
+    Never retried (``AirflowFailException``): the param is fixed for the run's lifetime.
+    """
 
 
 def resolve_run_date(context: Mapping[str, Any]) -> str:
-    """The day this run processes: the ``run_date`` param if given, else the interval start."""
+    """The day this run processes: the ``run_date`` param if given, else the interval start.
+
+    A backfill gives all its runs the same params (its UI form, or ``airflow backfill create
+    --dag-run-conf``), so a ``run_date`` there would make each run process that one day; it is
+    refused unless it is the run's own day.
+    """
     requested = context["params"].get("run_date")
+    ds = context.get("ds")
+    if requested and _run_type(context) == "backfill" and requested != ds:
+        raise RunDateRefused(
+            f"param 'run_date' ({requested}) is for a single manual run: this backfill run's"
+            f" day is {ds}, and a backfill gives every run the same params, so each would"
+            " process the same day. Create the backfill again with run_date empty."
+        )
     if requested:
         today = dt.datetime.now(dt.UTC).date()
         return parse_run_date(requested, "param 'run_date'", latest=today).isoformat()
-    ds = context.get("ds")
     if not ds:
         raise ValueError(
             "this run has no logical date; trigger it with a logical date or the 'run_date' param"
         )
     return ds
+
+
+def _run_type(context: Mapping[str, Any]) -> str:
+    """The run's type ("manual", "scheduled", "backfill", ...), "" when the context has none."""
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(run_type, "value", run_type or ""))
 
 
 def sales_ready_pattern(context: Mapping[str, Any]) -> str:

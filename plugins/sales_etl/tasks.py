@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import conf
+from sales_etl.airflow_compat import conf
 
 DEFAULT_ARGS = {
     "owner": "data-platform",
@@ -41,7 +41,11 @@ def _count_option(key: str, default: int, low: int, high: int) -> int:
 
 # How long the sensor waits for a day's sales to land before the run fails.
 SALES_WAIT = timedelta(seconds=_seconds_option("sales_wait_seconds", 6 * 3600, 1, 24 * 3600))
-SALES_POKE_INTERVAL = min(timedelta(minutes=5), SALES_WAIT)
+# How often the sensor looks for the day's marker: 5 minutes on AWS (a listing each time);
+# a few seconds locally, where a test or a demo waits for the day it just wrote.
+SALES_POKE_INTERVAL = min(
+    timedelta(seconds=_seconds_option("sales_poke_seconds", 300, 1, 3600)), SALES_WAIT
+)
 
 
 # How often crawler and Glue job states are polled (30 s on AWS; a fraction of one locally,
@@ -62,6 +66,12 @@ _GLUE_WATCH = min(GLUE_TASK_TIMEOUT, GLUE_DEFERRAL_CAP) - GLUE_START_ALLOWANCE
 MAX_GLUE_TIMEOUT_MINUTES = int(_GLUE_WATCH.total_seconds() - POLL_SECONDS) // 60
 # A data-contract failure would fail again; one retry covers transient service errors.
 GLUE_RETRIES = _count_option("glue_retries", 1, 0, 3)
+
+# check_day: one small Athena query. A query Athena could not run (a throttle, a missing
+# partition still being published) gets one retry; a mismatch with the manifest none.
+ATHENA_TIMEOUT = timedelta(minutes=15)
+ATHENA_MAX_POLLS = int(ATHENA_TIMEOUT.total_seconds() // POLL_SECONDS)
+ATHENA_RETRIES = 1
 
 LAMBDA_TIMEOUT = timedelta(minutes=16)
 # Wait for the function's own 15-minute maximum, and never retry at the botocore level:

@@ -16,7 +16,7 @@ from local.airflow.stack_settings import StackSettings, stack_environment
 from local.data.synthetic_sales import write_recipe_sample_lake
 from local.endpoint import RunningEndpoint
 from local.provision import seed
-from local.stack_config import local_config
+from local.stack_config import CONFIG_DESCRIPTION, local_config, local_variables
 from tests.support.airflow_tools.stack import STACK_READY_SECONDS, TEST_TUNING, free_loopback_port
 from tests.support.alerts import AlertInbox
 from tests.support.endpoint import suite_endpoint
@@ -62,6 +62,9 @@ def stack(
         running.migrate()
         running.start()
         running.wait_ready("sales_etl", STACK_READY_SECONDS)
+        # As `make airflow` does: the config Variable in the metastore, as on MWAA.
+        for key, value in local_variables().items():
+            running.ensure_variable(key, value, CONFIG_DESCRIPTION)
         yield running
     finally:
         leftovers = running.stop()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,11 +23,15 @@ from typing import Any
 
 import pytest
 
+from local.airflow.airflow_api import ApiError
 from local.airflow.airflow_stack import AirflowStack
+from local.airflow.environment import CONFIG_ENV_VARIABLE
 from local.run_summary import catalog_tables
+from local.stack_config import LOCAL_CONFIG_VARIABLE, local_config_json
 from sales_contract.layout import (
     MANIFESTS_PREFIX,
     PROCESSED_PARTITION_COLUMNS,
+    PROCESSED_PREFIX,
     PROCESSED_TABLES,
     QUARANTINE_PREFIX,
     manifest_key,
@@ -34,6 +39,8 @@ from sales_contract.layout import (
     processed_table_prefix,
     sales_partition_prefix,
 )
+from sales_contract.processed_tables import version_prefix
+from sales_etl.config import CONFIG_VARIABLE
 from tests.support.airflow_tools.manual_runs import (
     HELD_DAY,
     SENSOR_DAY,
@@ -48,11 +55,13 @@ from tests.support.airflow_tools.runs import (
     task_instance,
     task_log,
     task_states,
+    trigger_run,
     wait_for_backfills_completed,
     wait_for_runs,
 )
 from tests.support.airflow_tools.stack import LATE_AFTER_SECONDS
 from tests.support.alerts import AlertInbox, alert_run, is_late
+from tests.support.polling import wait_until
 from tests.support.seeded_lake import (
     Lake,
     expected_customer_totals,
@@ -69,12 +78,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.backfill]
 
 DAYS = ("2024-01-15", "2024-01-16", "2024-01-17")
 RERUN_DAY = "2024-01-16"
-TASKS = {"wait_for_sales", "crawl_raw", "transform", "crawl_processed", "post_process"}
+TASKS = {"wait_for_sales", "crawl_raw", "transform", "check_day", "post_process"}
 PARTITIONED = {
     **{processed_table_prefix(t): c for t, c in PROCESSED_PARTITION_COLUMNS.items()},
     MANIFESTS_PREFIX: "run_date",
 }
-# One Glue job run takes 15-90 s here depending on machine load; three in a row plus tasks.
+# One Glue job run takes 7-18 s here, far more on a busy machine; three in a row plus tasks.
 BACKFILL_TIMEOUT = 900
 
 
@@ -94,6 +103,60 @@ def backfilled(stack: AirflowStack, lake: Lake, alerts: AlertInbox) -> Backfille
 
 def manifest(objects: dict[str, bytes], day: str) -> dict[str, Any]:
     return json.loads(objects[manifest_key(day)])
+
+
+# A version folder in a key, a location or a manifest's JSON text:
+# processed-data/<table>/<column>=<day>/run-<id>[/...]
+_VERSION_FOLDER = re.compile(r"/(run-[0-9a-f]{12})(?=[/\"]|$)")
+_PROCESSED_KEY = re.compile(
+    re.escape(PROCESSED_PREFIX) + r"([a-z_]+)/[a-z_]+=(\d{4}-\d{2}-\d{2})/(?:(run-[0-9a-f]{12})/)?"
+)
+
+
+def run_version(m: dict[str, Any]) -> str:
+    """The one version folder a run wrote all its tables' outputs into."""
+    found = {_VERSION_FOLDER.findall(m["outputs"][table])[-1] for table in PROCESSED_TABLES}
+    assert len(found) == 1, m["outputs"]
+    return found.pop()
+
+
+def without_versions(m: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with every run-<id> path component made run-<id> literally."""
+    return json.loads(_VERSION_FOLDER.sub("/run-<id>", json.dumps(m)))
+
+
+def comparable_key(key: str) -> str:
+    return normalized_key(_VERSION_FOLDER.sub("/run-<id>", key))
+
+
+def version_folders(objects: dict[str, bytes]) -> dict[tuple[str, str], set[str | None]]:
+    """(table, day) -> the version folders holding its objects (None: a file outside any)."""
+    found: dict[tuple[str, str], set[str | None]] = {}
+    for key in objects:
+        if key.startswith(PROCESSED_PREFIX):
+            m = _PROCESSED_KEY.match(key)
+            assert m, f"not in the processed layout: {key}"
+            found.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
+    return found
+
+
+def partition_locations(lake: Lake) -> dict[tuple[str, str], str]:
+    """(table, day) -> the catalog partition's Location, for the declared processed tables."""
+    found = {}
+    for table in PROCESSED_TABLES:
+        pages = lake.glue.get_paginator("get_partitions").paginate(
+            DatabaseName=lake.cfg.glue_database, TableName=table
+        )
+        for page in pages:
+            for partition in page["Partitions"]:
+                [day] = partition["Values"]
+                found[(table, day)] = partition["StorageDescriptor"]["Location"]
+    return found
+
+
+def location_folder(location: str) -> str | None:
+    found = _VERSION_FOLDER.findall(location.rstrip("/"))
+    return found[-1] if found else None
 
 
 def test_one_successful_backfill_run_per_day(stack: AirflowStack, backfilled: Backfilled) -> None:
@@ -148,6 +211,16 @@ def test_processed_tables_cataloged_once_per_day(lake: Lake, backfilled: Backfil
     partitions = catalog_tables(lake.glue, lake.cfg.glue_database)
     for table in PROCESSED_TABLES:
         assert partitions.get(table) == len(DAYS), partitions
+    # Each day's run published its own version folder of every table, the one folder the day
+    # holds (the runs went in date order: none rebuilt a later day).
+    versions = version_folders(backfilled.objects)
+    locations = partition_locations(lake)
+    assert set(locations) == set(versions) == {(t, d) for t in PROCESSED_TABLES for d in DAYS}
+    for (table, day), location in locations.items():
+        m = manifest(backfilled.objects, day)
+        assert m["rebuilt"]["customer_metrics"] == [], day
+        assert location == m["published"][table][day], (table, day)
+        assert versions[(table, day)] == {location_folder(location)} == {run_version(m)}
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +332,7 @@ def test_rerun_of_one_day_duplicates_nothing(
     wait_for_backfills_completed(stack.api, timeout=120)
     before = output_objects(lake.s3, lake.cfg.bucket)
     catalog_before = catalog_tables(lake.glue, lake.cfg.glue_database)
+    locations_before = partition_locations(lake)
     previous = runs_by_day(stack.api)[RERUN_DAY]
     rerun = backfill(
         stack, RERUN_DAY, RERUN_DAY, "backfill-rerun", "--reprocess-behavior", "completed"
@@ -273,45 +347,123 @@ def test_rerun_of_one_day_duplicates_nothing(
     assert runs[RERUN_DAY]["state"] == "success"
     assert runs[RERUN_DAY]["end_date"] > previous["end_date"]
 
-    # The Glue job really ran again (new job run id), and wrote the same thing. A rerun also
-    # rebuilds the later days' customer_metrics (here the backfill's last day and the day a
-    # manual run processed), from unchanged inputs.
+    # The Glue job really ran again (new job run id, new version folder), and wrote the same
+    # thing. A rerun also rebuilds the later days' customer_metrics (here the backfill's last
+    # day and the day a manual run processed), from unchanged inputs.
     old_manifest, new_manifest = manifest(before, RERUN_DAY), manifest(after, RERUN_DAY)
     assert new_manifest["job_run_id"] != old_manifest["job_run_id"]
-    per_run = ("job_run_id", "rebuilt")
-    assert {k: v for k, v in new_manifest.items() if k not in per_run} == {
-        k: v for k, v in old_manifest.items() if k not in per_run
-    }
+    old_version, version = run_version(old_manifest), run_version(new_manifest)
+    assert version != old_version
     metrics_days = partition_days(before, processed_table_prefix("customer_metrics"))
     later = sorted(day for day in metrics_days if day > RERUN_DAY)
     assert later == [DAYS[-1], HELD_DAY]
-    rebuilt = [processed_partition_prefix("customer_metrics", day) for day in later]
+    # The backfill's run of the day came before the later days existed: it rebuilt none.
+    assert old_manifest["rebuilt"]["customer_metrics"] == []
     assert new_manifest["rebuilt"]["customer_metrics"] == [
-        f"s3://{lake.cfg.bucket}/{prefix.rstrip('/')}" for prefix in rebuilt
+        f"s3://{lake.cfg.bucket}/{version_prefix('customer_metrics', day, version).rstrip('/')}"
+        for day in later
     ]
+    # Per-run fields aside (the version folder in every path, and what the rerun rebuilt and
+    # so published beyond its day), the manifest is the one the first run wrote.
+    per_run = ("job_run_id", "rebuilt", "published")
+    old, new = without_versions(old_manifest), without_versions(new_manifest)
+    assert {k: v for k, v in new.items() if k not in per_run} == {
+        k: v for k, v in old.items() if k not in per_run
+    }
+    # What each run published: its day's version of every table, and the rerun also the
+    # rebuilt days' customer_metrics; in the rerun's own version folder, as the catalog says.
+    republished = {t: {RERUN_DAY} for t in PROCESSED_TABLES}
+    republished["customer_metrics"] |= set(later)
+    assert {t: set(days) for t, days in new_manifest["published"].items()} == republished
+    assert {t: set(days) for t, days in old_manifest["published"].items()} == {
+        t: {RERUN_DAY} for t in PROCESSED_TABLES
+    }
+    for table, days in new["published"].items():
+        assert days[RERUN_DAY] == old["published"][table][RERUN_DAY], table
+    for table, days in new_manifest["published"].items():
+        for day, location in days.items():
+            folder = f"s3://{lake.cfg.bucket}/{version_prefix(table, day, version)}"
+            assert location.rstrip("/") == folder.rstrip("/"), (table, day, location)
 
-    # Same objects (Spark's per-write file uuid aside), same Parquet rows, nothing extra.
-    assert sorted(map(normalized_key, after)) == sorted(map(normalized_key, before))
-    by_name_before = {normalized_key(k): v for k, v in before.items()}
-    for key, body in after.items():
-        old = by_name_before[normalized_key(key)]
-        if key.endswith(".parquet"):
-            assert parquet_rows(body) == parquet_rows(old), key
-        elif RERUN_DAY not in key:
-            assert body == old, key
-    # The processed crawler ran again without adding partitions.
+    # Each table-day holds exactly one version folder, before and after: the rerun's for the
+    # rerun day and the rebuilt days (the superseded ones removed), the same one elsewhere.
+    versions_before, versions_after = version_folders(before), version_folders(after)
+    replaced = {(t, RERUN_DAY) for t in PROCESSED_TABLES} | {
+        ("customer_metrics", day) for day in later
+    }
+    assert set(versions_after) == set(versions_before)
+    for table_day, found in versions_before.items():
+        assert len(found) == 1 and None not in found, (table_day, found)
+        expected = {version} if table_day in replaced else found
+        assert versions_after[table_day] == expected, (table_day, versions_after[table_day])
+    # The catalog points each replaced partition at the rerun's folder, every other partition
+    # where it pointed before; no table gained or lost a partition.
+    locations_after = partition_locations(lake)
+    assert set(locations_after) == set(locations_before)
+    for table_day, location in locations_before.items():
+        table, day = table_day
+        expected = new_manifest["published"][table][day] if table_day in replaced else location
+        assert locations_after[table_day] == expected, table_day
+        [current] = versions_after[table_day]
+        assert location_folder(locations_after[table_day]) == current, table_day
     assert catalog_tables(lake.glue, lake.cfg.glue_database) == catalog_before
+
+    # Same objects (the version folder and Spark's per-write file uuid aside), same Parquet
+    # rows, nothing extra.
+    assert sorted(map(comparable_key, after)) == sorted(map(comparable_key, before))
+    by_name_before = {comparable_key(k): v for k, v in before.items()}
+    for key, body in after.items():
+        old_body = by_name_before[comparable_key(key)]
+        if key.endswith(".parquet"):
+            assert parquet_rows(body) == parquet_rows(old_body), key
+        elif RERUN_DAY not in key:
+            assert body == old_body, key
 
     # Other days were not touched at all, but for the rebuilt partitions (same rows, above):
     # exact keys and bytes.
+    rebuilt = tuple(processed_partition_prefix("customer_metrics", day) for day in later)
+
     def untouched(objects: dict[str, bytes]) -> dict[str, bytes]:
         return {
-            k: v
-            for k, v in objects.items()
-            if RERUN_DAY not in k and not k.startswith(tuple(rebuilt))
+            k: v for k, v in objects.items() if RERUN_DAY not in k and not k.startswith(rebuilt)
         }
 
     assert untouched(after) == untouched(before)
+
+
+CONFIG_DAY = "2024-01-19"  # seeded, and processed by no other run here
+
+
+def test_the_config_is_the_metastore_variable_and_a_ui_edit_applies_to_the_next_run(
+    stack: AirflowStack,
+) -> None:
+    """As on MWAA: the Variable is listed in Admin -> Variables, nothing in the environment
+    shadows it, and an invalid edit fails the next run with the validation message."""
+    api = stack.api
+    assert CONFIG_ENV_VARIABLE not in stack.env
+    variable = f"/api/v2/variables/{CONFIG_VARIABLE}"
+    assert json.loads(api.get(variable)["value"]) == LOCAL_CONFIG_VARIABLE
+    # The edit the UI's Variables page makes: a misspelled key and too few workers.
+    broken = {**LOCAL_CONFIG_VARIABLE, "bukcet": "typo", "glue_workers": 0}
+    api.patch(variable, {"key": CONFIG_VARIABLE, "value": json.dumps(broken)})
+    try:
+        run_id = trigger_run(api, CONFIG_DAY)["dag_run_id"]
+
+        def first_try_over() -> str | None:
+            try:
+                state = task_instance(api, run_id, "wait_for_sales")["state"]
+            except ApiError:  # a busy API server (one call, 10 s): ask again
+                return None
+            return state if state in ("up_for_retry", "failed", "success") else None
+
+        state = wait_until("wait_for_sales's first try to end", first_try_over, 120)
+        log = task_log(api, run_id, "wait_for_sales", 1)
+        unknown_key = f"unknown key(s) ['bukcet'] in Variable {CONFIG_VARIABLE!r}"
+        assert unknown_key in log, f"first try ended {state}:\n{log[-3000:]}"
+    finally:
+        api.patch(variable, {"key": CONFIG_VARIABLE, "value": local_config_json()})
+    # Its retry would pass with the restored Variable; end the run now instead.
+    api.patch(f"/api/v2/dags/sales_etl/dagRuns/{run_id}", {"state": "failed"})
 
 
 def test_each_run_alerted_as_its_deadline_and_outcome_say(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import json
 import os
 import sqlite3
@@ -12,11 +13,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import psutil
 import pytest
 
 from local.airflow.airflow_stack import use_write_ahead_log
+from local.airflow.environment import CONFIG_ENV_VARIABLE, airflow_environment
 from local.airflow.stack_settings import (
     StackSettings,
     ensure_password_file,
@@ -26,6 +30,8 @@ from local.airflow.stack_settings import (
 )
 from local.aws_local import MWAA_EXECUTION_ACCESS_KEY, EndpointClients
 from local.process_group import run_bounded, spawn
+from local.stack_config import LOCAL_CONFIG_VARIABLE
+from sales_etl.config import CONFIG_VARIABLE
 
 ENDPOINT = EndpointClients("http://127.0.0.1:4599", "endpoint-key-for-the-test")
 
@@ -43,6 +49,41 @@ def test_environment_binds_everything_to_loopback(settings: StackSettings) -> No
     assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "False"
     assert '"endpoint_url": "http://127.0.0.1:4599"' in env["AIRFLOW_CONN_AWS_DEFAULT"]
     assert env["AIRFLOW_HOME"] == str(settings.airflow_home)
+
+
+def test_no_environment_variable_shadows_the_config_variable_in_the_metastore(
+    settings: StackSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow reads AIRFLOW_VAR_* before its metastore: a UI edit would be ignored."""
+    monkeypatch.setenv(CONFIG_ENV_VARIABLE, "{}")  # not even the caller's own
+    assert CONFIG_ENV_VARIABLE not in stack_environment(ENDPOINT, settings)
+    assert CONFIG_ENV_VARIABLE not in airflow_environment(None, settings.airflow_home)
+    assert CONFIG_ENV_VARIABLE not in shell_exports(ENDPOINT, settings)  # env.sh
+
+
+def import_string(path: str) -> Any:
+    """What Airflow does with a dotted path in its config."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_task_logs_are_read_from_local_files_never_from_a_log_server(
+    settings: StackSettings, tmp_path: Path
+) -> None:
+    """No component serves logs here (--skip-serve-logs): asking one only adds "Could not
+    read served logs" to every running or deferred task's log."""
+    from airflow.utils.log.file_task_handler import FileTaskHandler
+
+    env = stack_environment(ENDPOINT, settings, base={})
+    config = import_string(env["AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS"])
+    handler = import_string(config["handlers"]["task"]["class"])(str(tmp_path))
+    # A deferred task's instance: its triggerer's host (its log server would be on 8794).
+    ti = SimpleNamespace(
+        triggerer_job=SimpleNamespace(hostname="127.0.0.1", id=1), hostname="127.0.0.1", task=None
+    )
+    sources, _ = FileTaskHandler(str(tmp_path))._read_from_logs_server(ti, "attempt=1.log")
+    assert "Could not read served logs" in str(sources)  # what Airflow's own handler does
+    assert handler._read_from_logs_server(ti, "attempt=1.log") == ([], [])
 
 
 def test_shell_exports_never_copy_the_callers_environment(
@@ -162,3 +203,29 @@ def test_stack_database_waits_a_minute_for_its_write_lock(settings: StackSetting
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert ast.literal_eval(done.stdout.strip().splitlines()[-1])["timeout"] == 60
+
+
+class StoredVariables:
+    """``AirflowStack.ensure_variable`` over a dict, standing in for the stack's metastore."""
+
+    def __init__(self, **stored: str) -> None:
+        self.stored = stored
+
+    def ensure_variable(self, key: str, value: str, description: str) -> str | None:
+        kept = self.stored.get(key)
+        self.stored.setdefault(key, value)
+        return kept
+
+
+def test_the_stack_creates_its_config_variable_once_and_says_when_a_kept_one_is_invalid() -> None:
+    from local.airflow.__main__ import _store_config
+
+    metastore = StoredVariables()
+    assert "kept" not in _store_config(metastore)  # type: ignore[arg-type]
+    assert json.loads(metastore.stored[CONFIG_VARIABLE]) == LOCAL_CONFIG_VARIABLE
+    assert "kept from an earlier start (--reset" in _store_config(metastore)  # type: ignore[arg-type]
+
+    edited = StoredVariables(**{CONFIG_VARIABLE: '{"bukcet": "x"}'})
+    said = _store_config(edited)  # type: ignore[arg-type]
+    assert "kept from an earlier start and INVALID: unknown key(s) ['bukcet']" in said
+    assert edited.stored[CONFIG_VARIABLE] == '{"bukcet": "x"}'  # the user's edit stays

@@ -217,11 +217,17 @@ def test_airflow_components_share_generated_secrets(services) -> None:
         assert f"new_secret {secret} " in init_script
 
 
-def test_airflow_components_get_the_local_stacks_config(services) -> None:
-    for name in AIRFLOW_COMPONENTS:
-        variable = environment(services[name])["AIRFLOW_VAR_SALES_ETL_CONFIG"]
-        assert json.loads(variable) == LOCAL_CONFIG_VARIABLE, name
-        assert load_config(variable).bucket == LOCAL_CONFIG_VARIABLE["bucket"], name
+def test_the_stacks_config_is_a_metastore_variable_no_environment_shadows(services) -> None:
+    for name in AIRFLOW_COMPONENTS | {"airflow-init"}:
+        assert "AIRFLOW_VAR_SALES_ETL_CONFIG" not in environment(services[name]), name
+    variable = environment(services["airflow-init"])["SALES_ETL_CONFIG"]
+    assert json.loads(variable) == LOCAL_CONFIG_VARIABLE
+    assert load_config(variable).bucket == LOCAL_CONFIG_VARIABLE["bucket"]
+    init_script = (REPO_ROOT / "docker" / "airflow-init.sh").read_text()
+    assert (
+        "airflow variables get sales_etl_config >/dev/null 2>&1 ||\n"
+        '    as_airflow airflow variables set sales_etl_config "$SALES_ETL_CONFIG"'
+    ) in init_script
 
 
 def test_airflow_signs_with_the_key_the_endpoint_wrote(services, tmp_path: Path) -> None:

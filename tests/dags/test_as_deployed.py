@@ -9,7 +9,7 @@ from tests.support.airflow_tools.task_rendering import render
 
 
 def test_the_job_and_crawlers_as_deployed_pass(dag, deployed_glue):
-    for task_id in ("crawl_raw", "transform", "crawl_processed"):
+    for task_id in ("crawl_raw", "transform"):
         task, context = render(dag, task_id, "2024-01-15")
         task._pre_execute_hook(context)
 

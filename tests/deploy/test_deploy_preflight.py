@@ -13,6 +13,8 @@ import pytest
 
 from deploy.cli import EXIT_PREFLIGHT_FAILED, main
 from deploy.dag_check import check_dags_in_subprocess
+from deploy.files import REQUIREMENTS_BY_AIRFLOW_VERSION
+from local.repo import REPO_ROOT
 from tests.support.deploy_harness import (
     CONSTRAINT,
     REGION,
@@ -61,15 +63,97 @@ def test_suspended_versioning_fails_too(
 def test_airflow_version_mismatch_fails(
     deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
 ) -> None:
+    # The version's own requirements file, constrained for another Airflow by mistake.
+    write(project / "requirements" / "mwaa" / "3.3.1.txt", CONSTRAINT.format(version="3.2.1"))
+    mwaa.environment["AirflowVersion"] = "3.3.1"
+
+    result = deploy("--skip-code")
+
+    assert result.code == EXIT_PREFLIGHT_FAILED
+    assert "runs Airflow 3.3.1 but requirements.txt is constrained for Airflow 3.2.1" in (
+        result.err
+    )
+    assert_nothing_written(s3, mwaa, call_log)
+
+
+@pytest.mark.parametrize("version", list(REQUIREMENTS_BY_AIRFLOW_VERSION))
+def test_each_supported_version_gets_its_own_constraints(
+    version: str, deploy: Deploy, project: Path, s3: Any, source_bucket: str, mwaa: FakeMwaa
+) -> None:
+    # The project's real requirements files, one per MWAA version.
+    shutil.copytree(REPO_ROOT / "requirements" / "mwaa", project / "requirements" / "mwaa")
+    shutil.copy2(REPO_ROOT / "requirements.txt", project / "requirements.txt")
+    mwaa.environment["AirflowVersion"] = version
+
+    result = deploy("--skip-code")
+
+    assert result.code == 0, result.err
+    shipped = s3.get_object(Bucket=source_bucket, Key="requirements.txt")["Body"].read().decode()
+    source = REQUIREMENTS_BY_AIRFLOW_VERSION[version]
+    assert shipped == (REPO_ROOT / source).read_text()
+    assert shipped.splitlines()[0] == CONSTRAINT.format(version=version).strip()
+    assert f"target Airflow {version}: requirements.txt from {source}" in result.out
+    assert mwaa.updates[-1]["RequirementsS3ObjectVersion"]
+
+
+def test_an_unsupported_version_is_refused_listing_the_supported_ones(
+    deploy: Deploy, s3: Any, source_bucket: str, mwaa: FakeMwaa, call_log: CallLog
+) -> None:
     mwaa.environment["AirflowVersion"] = "2.10.3"
 
     result = deploy("--skip-code")
 
     assert result.code == EXIT_PREFLIGHT_FAILED
-    assert "runs Airflow 2.10.3 but requirements.txt is constrained for Airflow 3.2.1" in (
-        result.err
-    )
+    assert (
+        f"environment {ENV_NAME!r} runs Airflow 2.10.3, which this package does not support;"
+        " supported: 3.3.1, 3.2.1, 3.0.6, 2.11.2"
+    ) in result.err
     assert_nothing_written(s3, mwaa, call_log)
+    # Refused on GetEnvironment's answer alone: not even the bucket was read.
+    assert [c for c in call_log.calls if not c.startswith(("sts:", "mwaa:"))] == []
+
+
+def test_plan_only_lists_what_would_ship_offline(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write(project / "requirements" / "mwaa" / "3.0.6.txt", CONSTRAINT.format(version="3.0.6"))
+    # No account, no region, no credentials; and no AWS client may even be made.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(boto3, "Session", _no_aws)
+    monkeypatch.setattr(boto3, "client", _no_aws)
+    out, err = io.StringIO(), io.StringIO()
+
+    argv = ["any-env", "--project-dir", str(project), "--plan-only", "--airflow-version", "3.0.6"]
+    code = main(argv, out=out, err=err)
+
+    assert code == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Plan only (offline) for an MWAA environment on Airflow 3.0.6"
+    shipped_dags = [line.split()[1] for line in lines if line.startswith("    + ")]
+    assert shipped_dags == [".airflowignore", "etl_dag.py", "helpers/util.py", "sql/daily.sql"]
+    assert any(line.startswith("    teamlib/__init__.py  ") for line in lines)  # plugins.zip
+    assert "  requirements.txt (from requirements/mwaa/3.0.6.txt):" in lines
+    assert "    " + CONSTRAINT.format(version="3.0.6").strip() in lines
+    assert "      handler.py" in lines  # the Lambda zip's members
+    assert any(line.startswith("    scripts/sales_etl_job.py  ") for line in lines)
+
+
+def test_plan_only_refuses_an_unsupported_version(project: Path) -> None:
+    err = io.StringIO()
+
+    argv = ["e", "--project-dir", str(project), "--plan-only", "--airflow-version", "3.1.0"]
+    code = main(argv, out=io.StringIO(), err=err)
+
+    assert code == EXIT_PREFLIGHT_FAILED
+    assert (
+        "Airflow 3.1.0 is not a supported MWAA version; supported: 3.3.1, 3.2.1" in err.getvalue()
+    )
+
+
+def _no_aws(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("--plan-only made an AWS session or client")
 
 
 def test_requirements_without_constraint_line_fails(
@@ -321,3 +405,23 @@ def test_constraint_file_outside_the_dag_folder_is_refused(
     assert result.code == EXIT_PREFLIGHT_FAILED
     assert "outside /usr/local/airflow/dags/" in result.err
     assert_nothing_written(s3, mwaa, call_log)
+
+
+def test_every_version_ships_the_same_bytes_but_requirements(tmp_path: Path) -> None:
+    """One tree for every MWAA version: only requirements.txt depends on the Airflow version."""
+    project = copy_real_project(tmp_path / "real")
+    shutil.copytree(REPO_ROOT / "requirements" / "mwaa", project / "requirements" / "mwaa")
+    shipped = {}
+    for version in REQUIREMENTS_BY_AIRFLOW_VERSION:
+        out = io.StringIO()
+        argv = ["e", "--project-dir", str(project), "--plan-only", "--airflow-version", version]
+        assert main(argv, out=out, err=io.StringIO()) == 0
+        lines = out.getvalue().splitlines()
+        start = lines.index(next(line for line in lines if line.startswith("  requirements.txt")))
+        end = lines.index("  Glue scripts (to the stack's data bucket):")
+        shipped[version] = (lines[1:start] + lines[end:], lines[start:end])
+    everything_else = {version: rest for version, (rest, _) in shipped.items()}
+    assert len({tuple(rest) for rest in everything_else.values()}) == 1
+    assert any("sales_etl_dag.py" in line for line in everything_else["3.3.1"])
+    requirements = {version: tuple(reqs) for version, (_, reqs) in shipped.items()}
+    assert len(set(requirements.values())) == len(REQUIREMENTS_BY_AIRFLOW_VERSION)

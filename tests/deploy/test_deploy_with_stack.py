@@ -104,7 +104,6 @@ def test_template_outputs_cover_the_config_keys_the_stack_decides() -> None:
         "bucket",
         "glue_database",
         "raw_crawler",
-        "processed_crawler",
         "raw_table_prefix",
         "glue_job",
         "glue_role_arn",
@@ -112,6 +111,8 @@ def test_template_outputs_cover_the_config_keys_the_stack_decides() -> None:
         "max_quarantine_ratio",
         "alert_topic_arn",
         "glue_version",
+        "athena_workgroup",
+        "athena_results_prefix",
     }
     for name, output in outputs.items():
         if snake_case(name) in config_keys:

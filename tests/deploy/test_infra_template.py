@@ -22,6 +22,8 @@ from sales_contract.lambda_environment import (
     VARIABLES,
     post_process_environment,
 )
+from sales_contract.layout import PROCESSED_TABLES
+from sales_etl.config import PipelineConfig
 from tests.support.deploy_harness import REGION
 
 TEMPLATE_PATH = REPO_ROOT / "infra" / "sales-etl.yaml"
@@ -62,6 +64,7 @@ MOTO_UNSUPPORTED = {
     "AWS::Glue::Database",
     "AWS::Glue::Job",
     "AWS::Glue::Crawler",
+    "AWS::Glue::Table",
 }
 
 
@@ -135,7 +138,10 @@ def test_data_bucket_is_versioned_encrypted_private_and_expires_scratch_data(
     assert expiring == {
         "temp/": {"Ref": "TempExpirationDays"},
         "quarantine/": {"Ref": "QuarantineExpirationDays"},
+        # check_day's query results; the prefix is the default of config athena_results_prefix
+        "athena-results/": {"Ref": "AthenaResultsExpirationDays"},
     }
+    assert PipelineConfig.model_fields["athena_results_prefix"].default == "athena-results/"
     deny = template["Resources"]["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert deny[0]["Effect"] == "Deny"
     assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -317,6 +323,17 @@ MWAA_ACTIONS = {
     "lambda:InvokeFunction",
     # the failure callback reads the day's manifest
     "s3:GetObject",
+    # check_day: AthenaOperator + AthenaHook, and what Athena does as the caller
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:StopQueryExecution",
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetPartitions",
+    "s3:GetBucketLocation",
+    "s3:PutObject",
+    "s3:AbortMultipartUpload",
 }
 
 
@@ -332,14 +349,40 @@ def test_mwaa_policy_grants_exactly_the_dag_operators_calls(
     assert sensor["Condition"] == {"StringLike": {"s3:prefix": "raw-data/sales/*"}}
     glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
     assert statement_by_sid(policy, "RunGlueJob")["Resource"] == f"{glue}:job/sales_etl_job"
-    assert statement_by_sid(policy, "RunCrawlers")["Resource"] == [
-        f"{glue}:crawler/sales_etl_raw",
-        f"{glue}:crawler/sales_etl_processed",
-    ]
+    # The raw crawler only: the processed tables are declared, their partitions the job's.
+    assert statement_by_sid(policy, "RunCrawlers")["Resource"] == [f"{glue}:crawler/sales_etl_raw"]
     invoke = statement_by_sid(policy, "InvokePostProcess")
     assert invoke["Resource"] == GETATTS["PostProcessFunction.Arn"]
     manifests = statement_by_sid(policy, "ReadManifestsForAlerts")["Resource"]
     assert manifests == f"arn:aws:s3:::{BUCKET}/manifests/*"
+
+
+def test_mwaa_policy_queries_athena_in_one_workgroup_over_the_processed_tables_only(
+    resolved: dict[str, dict[str, Any]],
+) -> None:
+    policy = resolved["MwaaExecutionPolicy"]
+    athena = statement_by_sid(policy, "QueryDayInAthena")
+    assert athena["Resource"] == f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary"
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+    catalog = statement_by_sid(policy, "ReadProcessedTablesForAthena")
+    assert set(catalog["Action"]) == {"glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"}
+    assert catalog["Resource"] == [
+        f"{glue}:catalog",
+        f"{glue}:database/sales_etl",
+        *(f"{glue}:table/sales_etl/{t}" for t in PROCESSED_TABLES),
+    ]
+    # Object grants: the processed tables read, results written and read; nothing else new.
+    grants = s3_grants(policy)
+    processed = {f"processed-data/{t}/*" for t in PROCESSED_TABLES}
+    assert grants == {
+        "s3:GetObject": {"manifests/*", "athena-results/*", *processed},
+        "s3:PutObject": {"athena-results/*"},
+        "s3:AbortMultipartUpload": {"athena-results/*"},
+    }
+    listing = statement_by_sid(policy, "ListProcessedDataAndResultsForAthena")
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["processed-data/*", "athena-results/*"]}
+    }
 
 
 def test_mwaa_alert_policy_publishes_to_the_stacks_topic_only(
@@ -377,13 +420,35 @@ def test_glue_role_reads_inputs_and_writes_only_its_outputs(
         "s3:DeleteObject": outputs,
         "s3:AbortMultipartUpload": outputs,  # EMRFS's multipart writes
     }
-    catalog = statement_by_sid(resolved["GlueRole/sales-etl-glue"], "CatalogTables")
+    role = resolved["GlueRole/sales-etl-glue"]
     glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
-    assert catalog["Resource"] == [
-        f"{glue}:catalog",
-        f"{glue}:database/sales_etl",
+    scope = [f"{glue}:catalog", f"{glue}:database/sales_etl"]
+    assert statement_by_sid(role, "ReadCatalog")["Resource"] == [
+        *scope,
         f"{glue}:table/sales_etl/*",
     ]
+    # The crawler writes its raw_ tables only; the job the processed tables' partitions only.
+    assert statement_by_sid(role, "CrawlRawTables")["Resource"] == [
+        *scope,
+        f"{glue}:table/sales_etl/raw_*",
+    ]
+    publish = statement_by_sid(role, "PublishProcessedPartitions")
+    assert publish["Resource"] == [
+        *scope,
+        *(
+            f"{glue}:table/sales_etl/{t}"
+            for t in ("daily_sales", "customer_daily", "customer_metrics")
+        ),
+    ]
+    assert sorted(publish["Action"]) == [
+        "glue:BatchCreatePartition",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:UpdatePartition",
+    ]
+    # Neither statement the job uses changes a table definition (the stack owns them).
+    read = statement_by_sid(role, "ReadCatalog")["Action"]
+    assert not {"glue:CreateTable", "glue:UpdateTable"} & {*publish["Action"], *read}
 
 
 def test_lambda_role_reads_only_manifests(resolved: dict[str, dict[str, Any]]) -> None:

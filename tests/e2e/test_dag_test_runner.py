@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -10,6 +12,8 @@ import pytest
 
 from local.airflow.dag_test_child import _run_cli
 from local.airflow.dag_test_runner import DagRunRequest, DagTestRunner, TaskTestRequest
+from local.stack_config import LOCAL_CONFIG_VARIABLE
+from sales_etl.config import CONFIG_VARIABLE
 from tests.support.pipeline import Pipeline
 from tests.support.polling import wait_for
 
@@ -88,3 +92,26 @@ def test_one_runner_serves_batches_each_with_its_own_environment(pipeline: Pipel
     assert "unknown key(s)" in first.log_file.read_text()
     (second,) = pipeline.runner.run({}, request, timeout_seconds=120)
     assert second.ok, second.log_tail()
+
+
+@dataclass(frozen=True)
+class VariablesExport:
+    """``airflow variables export FILE`` (the metastore's Variables only), through the runner."""
+
+    file: Path
+    name: str = "variables-export"
+
+    def cli_args(self) -> list[str]:
+        return ["variables", "export", str(self.file)]
+
+
+def test_the_runner_stores_the_config_variable_in_the_metastore(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """As on MWAA (and `make airflow`): a Variable in the metastore, where an edit applies.
+
+    The e2e suite's own environment override (E2E_CONFIG) does not hide it from an export."""
+    exported = tmp_path / "variables.json"
+    (result,) = pipeline.runner.run({}, [VariablesExport(exported)], timeout_seconds=60)
+    assert result.ok, result.log_tail()
+    assert json.loads(exported.read_text())[CONFIG_VARIABLE] == LOCAL_CONFIG_VARIABLE

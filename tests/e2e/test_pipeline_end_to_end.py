@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from local.airflow.command_result import CommandResult
+from local.aws_local import GLUE_ROLE
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, SALES_HEADER
 from local.run_summary import catalog_tables, read_manifest, read_parquet_rows
 from sales_contract.layout import (
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 CENT = Decimal("0.01")
 RUN_TIMEOUT_SECONDS = 360
 CUSTOMERS = {row[0]: row for row in RECIPE_CUSTOMERS}
+GLUE_ARN = "arn:aws:glue:us-east-1:123456789012"
 
 
 def money(value: Any) -> Decimal:
@@ -82,7 +84,24 @@ def test_successful_runs_send_no_alert(pipeline: Pipeline, completed) -> None:
     assert pipeline.alerts.take() == []
 
 
-def test_crawlers_catalog_raw_and_processed_tables(pipeline: Pipeline, completed) -> None:
+def published_partitions(pipeline: Pipeline, table: str) -> dict[str, str]:
+    """Day -> Location of each of the table's partitions, as Athena's GetPartitions sees them."""
+    glue = pipeline.aws.client("glue")
+    pages = glue.get_paginator("get_partitions").paginate(
+        DatabaseName=pipeline.cfg.glue_database, TableName=table
+    )
+    found: dict[str, str] = {}
+    for page in pages:
+        for partition in page["Partitions"]:
+            [day] = partition["Values"]
+            assert day not in found, f"{table} has two partitions of {day}"
+            found[day] = partition["StorageDescriptor"]["Location"]
+    return found
+
+
+def test_the_job_publishes_its_days_and_only_the_raw_data_is_crawled(
+    pipeline: Pipeline, completed: RecordedRuns
+) -> None:
     glue = pipeline.aws.client("glue")
     tables = catalog_tables(glue, pipeline.cfg.glue_database)
     assert set(tables) == {
@@ -104,6 +123,27 @@ def test_crawlers_catalog_raw_and_processed_tables(pipeline: Pipeline, completed
     columns = {c["Name"] for c in daily["StorageDescriptor"]["Columns"]}
     assert {"region", "daily_revenue", "daily_orders", "unique_customers"} <= columns
     assert [k["Name"] for k in daily["PartitionKeys"]] == ["order_date"]
+    # Each day's partitions point at the version folders its run published, and hold its data.
+    s3 = pipeline.aws.client("s3")
+    partitions_of = {table: published_partitions(pipeline, table) for table in PROCESSED_TABLES}
+    for day in DAYS:
+        published = read_manifest(s3, pipeline.cfg.bucket, day)["published"]
+        for table in PROCESSED_TABLES:
+            location = partitions_of[table][day]
+            assert published[table][day] == location
+            prefix = location.removeprefix(f"s3://{pipeline.cfg.bucket}/")
+            assert prefix.startswith(processed_partition_prefix(table, day) + "run-")
+            assert any(o["Key"].endswith(".parquet") for o in s3_objects(pipeline, prefix))
+    # No crawl of processed-data/: the only crawler started is the raw one, and the catalog's
+    # processed partitions were created by the Glue job's role, not by a crawl.
+    started = {c.resource for c in completed.calls if c.action == "glue:StartCrawler"}
+    assert started == {f"{GLUE_ARN}:crawler/{pipeline.cfg.raw_crawler}"}
+    creators = {
+        c.principal
+        for c in completed.calls
+        if c.action == "glue:BatchCreatePartition" and c.resource.endswith("/daily_sales")
+    }
+    assert creators == {GLUE_ROLE}
 
 
 @pytest.mark.parametrize("day", DAYS)
@@ -189,8 +229,9 @@ def snapshot(pipeline: Pipeline, day: str) -> dict[str, Any]:
         rows = read_parquet_rows(s3, pipeline.cfg.bucket, prefix)
         result[name] = (len(keys), sorted(map(repr, rows)))
     manifest = read_manifest(s3, pipeline.cfg.bucket, day)
-    manifest.pop("job_run_id")
-    manifest.pop("rebuilt")  # which later days existed when it ran; checked where it matters
+    # The run's own: its id, version folders and what it published (checked where it matters).
+    for key in ("job_run_id", "rebuilt", "outputs", "published"):
+        manifest.pop(key)
     result["manifest"] = manifest
     return result
 
@@ -220,12 +261,37 @@ def test_rerun_while_the_crawler_runs_waits_and_changes_nothing(
     assert "Waiting for the existing run to complete instead of failing" in log.read_text()
     assert snapshot(pipeline, day) == before
     # The later day's customer_metrics was rebuilt on the rerun day, to the same rows.
-    later_metrics = processed_partition_prefix("customer_metrics", DAYS[1]).rstrip("/")
-    rebuilt = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, day)["rebuilt"]
-    assert rebuilt == {"customer_metrics": [f"s3://{pipeline.cfg.bucket}/{later_metrics}"]}
+    manifest = read_manifest(pipeline.aws.client("s3"), pipeline.cfg.bucket, day)
+    later_metrics = processed_partition_prefix("customer_metrics", DAYS[1])
+    [rebuilt] = manifest["rebuilt"]["customer_metrics"]
+    assert rebuilt.startswith(f"s3://{pipeline.cfg.bucket}/{later_metrics}run-")
     assert snapshot(pipeline, DAYS[1]) == after_first_runs
+    # One partition per table and day, pointing at the rerun's outputs: the rerun's day in
+    # each table, and the later day it rebuilt in customer_metrics.
+    for table in PROCESSED_TABLES:
+        locations = published_partitions(pipeline, table)
+        assert locations[day] == manifest["published"][table][day]
+        assert locations[day].rstrip("/") == manifest["outputs"][table]
+    assert published_partitions(pipeline, "customer_metrics")[DAYS[1]].rstrip("/") == rebuilt
+    assert nothing_unpublished(pipeline)
     # Airflow, the endpoint, Spark and the Lambda all ran: none listened beyond loopback.
     assert addresses and all(is_loopback(a) for a in addresses), addresses
+
+
+def nothing_unpublished(pipeline: Pipeline) -> bool:
+    """Every object under processed-data/ lies in a folder a partition points at."""
+    locations = [
+        loc.removeprefix(f"s3://{pipeline.cfg.bucket}/").rstrip("/") + "/"
+        for table in PROCESSED_TABLES
+        for loc in published_partitions(pipeline, table).values()
+    ]
+    stray = [
+        o["Key"]
+        for o in s3_objects(pipeline, "processed-data/")
+        if not any(o["Key"].startswith(loc) for loc in locations)
+    ]
+    assert not stray, f"objects no partition points at: {stray}"
+    return True
 
 
 def is_loopback(address: str) -> bool:

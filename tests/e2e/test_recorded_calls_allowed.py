@@ -69,6 +69,7 @@ def without_action(policies: dict[str, list[Policy]], principal: str, action: st
     ("principal", "action"),
     [
         (MWAA_EXECUTION_ROLE, "glue:StartJobRun"),
+        (MWAA_EXECUTION_ROLE, "athena:GetQueryResults"),
         (GLUE_ROLE, "glue:BatchCreatePartition"),
         (LAMBDA_ROLE_PRINCIPAL, "cloudwatch:PutMetricData"),
     ],

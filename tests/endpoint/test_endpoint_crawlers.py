@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from local.stack_config import local_config
+from sales_etl.glue_resources import raw_crawler_definition
 from tests.support.endpoint import ROLE_ARN, Aws, CrawlPause, unique, wait_for_crawler
 from tests.support.polling import wait_for
 
@@ -37,18 +39,21 @@ def raw_data(aws: Aws, bucket: str) -> str:
 
 def create_crawler(aws: Aws, bucket: str, **overrides) -> tuple[str, str]:
     name, database = unique("crawler"), unique("db").replace("-", "_")
+    targets = {
+        "S3Targets": [
+            {"Path": f"s3://{bucket}/raw-data/sales/"},
+            {"Path": f"s3://{bucket}/raw-data/customers/"},
+        ]
+    }
     aws.glue.create_crawler(
-        Name=name,
-        Role=ROLE_ARN,
-        DatabaseName=database,
-        Targets={
-            "S3Targets": [
-                {"Path": f"s3://{bucket}/raw-data/sales/"},
-                {"Path": f"s3://{bucket}/raw-data/customers/"},
-            ]
-        },
-        TablePrefix="raw_",
-        **overrides,
+        **{
+            "Name": name,
+            "Role": ROLE_ARN,
+            "DatabaseName": database,
+            "Targets": targets,
+            "TablePrefix": "raw_",
+            **overrides,
+        }
     )
     return name, database
 
@@ -211,3 +216,30 @@ def test_update_crawler_and_exclusions(aws: Aws, raw_data: str) -> None:
     )
     names = [t["Name"] for t in aws.glue.get_tables(DatabaseName=database)["TableList"]]
     assert names == ["v2_sales"]
+
+
+def test_the_stacks_raw_crawler_keeps_one_table_per_dataset_and_skips_writer_litter(
+    aws: Aws, raw_data: str
+) -> None:
+    """The raw crawler as the stack defines it (its exclusions and its pinned table level)."""
+    bucket = raw_data
+    defined = raw_crawler_definition(local_config(bucket=bucket))
+    litter = [
+        "raw-data/sales/order_date=2024-01-15/_temporary/0/part-0.csv",
+        "raw-data/sales/order_date=2024-01-15/.spark-staging-1/part-0.csv",
+        "raw-data/sales/order_date=2024-01-16_$folder$",
+        # Not a partition folder: Glue's grouping could make it a table of its own.
+        "raw-data/sales/2024/stray.csv",
+    ]
+    for key in litter:
+        aws.s3.put_object(Bucket=bucket, Key=key, Body=SALES_HEADER.encode() + b"9,C9,1,1,x\n")
+    name, database = create_crawler(
+        aws, bucket, Configuration=defined["Configuration"], Targets=defined["Targets"]
+    )
+    aws.glue.start_crawler(Name=name)
+    assert wait_for_crawler(aws, name)["LastCrawl"]["Status"] == "SUCCEEDED"
+    tables = {t["Name"]: t for t in aws.glue.get_tables(DatabaseName=database)["TableList"]}
+    assert sorted(tables) == ["raw_customers", "raw_sales"]
+    assert set(partitions(aws, database, "raw_sales")) == {("2024-01-15",), ("2024-01-16",)}
+    locations = partitions(aws, database, "raw_sales").values()
+    assert all("_temporary" not in loc and "staging" not in loc for loc in locations)

@@ -98,11 +98,14 @@ def test_the_recorder_records_only_while_on_and_passes_the_body_on() -> None:
         recorder(environ, None)
 
     send()
-    with log.recording() as calls:
+    with log.recording() as calls, log.counting() as counts:
+        send()
         send()
     send()
-    assert seen == [b"body"] * 3
-    assert calls == {Call(GLUE_ROLE, "s3:GetObject", "arn:aws:s3:::b/k")}
+    assert seen == [b"body"] * 4
+    get = Call(GLUE_ROLE, "s3:GetObject", "arn:aws:s3:::b/k")
+    assert calls == {get}
+    assert counts == {get: 2}  # what a bill counts: every request
 
 
 def test_a_publish_names_its_topic_or_target_and_an_unknown_form_is_kept() -> None:
@@ -114,3 +117,21 @@ def test_a_publish_names_its_topic_or_target_and_an_unknown_form_is_kept() -> No
         assert calls_of(environ, body)[0][1:3] == ("sns:Publish", topic)
     body = b"Action=Publish&PhoneNumber=%2B10000000000&Message=m"
     assert calls_of(environ, body)[0][1:3] == ("sns:Publish", UNKNOWN_RESOURCE)
+
+
+def test_athena_calls_name_the_workgroup_the_query_runs_in() -> None:
+    def athena(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+        environ = request("athena", "POST", "/", key=MWAA_EXECUTION_ACCESS_KEY)
+        environ["HTTP_X_AMZ_TARGET"] = f"AmazonAthena.{operation}"
+        return [call[1:3] for call in calls_of(environ, json.dumps(params).encode())]
+
+    workgroup = "arn:aws:athena:us-east-1:123456789012:workgroup/{}"
+    started = athena("StartQueryExecution", {"QueryString": "SELECT 1", "WorkGroup": "etl"})
+    assert started == [("athena:StartQueryExecution", workgroup.format("etl"))]
+    # Without WorkGroup, Athena runs the query in "primary".
+    default = athena("StartQueryExecution", {"QueryString": "SELECT 1"})
+    assert default == [("athena:StartQueryExecution", workgroup.format("primary"))]
+    # A call on a query no one started cannot be scoped: recorded as unknown, so it is denied.
+    for operation in ("GetQueryExecution", "GetQueryResults", "StopQueryExecution"):
+        unknown = athena(operation, {"QueryExecutionId": "no-such-query"})
+        assert unknown == [(f"athena:{operation}", UNKNOWN_RESOURCE)]

@@ -16,11 +16,14 @@ import pytest
 
 from sales_job.args import JobArgs
 from sales_job.contract import CUSTOMER_COLUMNS, SALES_COLUMNS, Reason
-from sales_job.daily_run import run_sales_etl
+from sales_job.csv_lines import HeaderPlan, plan_header
+from sales_job.daily_run import SalesEtlError, run_sales_etl
 from sales_job.manifest import collect_line_counts
 from sales_job.run_context import RunContext
 from sales_job.spark_io import read_parsed_lines, without_later_copies
 from sales_job.validation import check_rows, select_customers
+from tests.support import lake as lake_files
+from tests.support.fake_catalog import catalog_for
 from tests.support.lake import (
     SALES_HEADER,
     job_args,
@@ -147,7 +150,9 @@ def outcome(spark, tmp_path_factory) -> dict[str, Any]:
         write_file(sales_dir(base, DAY) / name, content)
     write_customers(base)
     args = job_args(base, DAY, max_quarantine_ratio="1")
-    manifest = run_sales_etl(spark, dataclasses.replace(args, max_line_bytes=LINE_LIMIT))
+    manifest = run_sales_etl(
+        spark, dataclasses.replace(args, max_line_bytes=LINE_LIMIT), catalog_for(base)
+    )
 
     # The job's own classification (check_rows, then without_later_copies), with every
     # column check_rows gives, collected so per-line outcomes can be checked.
@@ -323,3 +328,60 @@ def test_manifest_reconciles_with_an_independent_line_count(outcome):
     assert m["rows_valid"] == len(valid)
     assert m["total_revenue"] == f"{sum(r['quantity'] * r['price'] for r in valid):.2f}"
     assert set(m["quarantine_reasons"]) == set(Reason.ALL)
+
+
+# A file written with another delimiter: its rows stay `bad_header` (the reason code the
+# Lambda and the metrics count), but the run says which delimiter its header splits on.
+GOOD_ROW = f"1,C001,P1,2,5.00,{DAY},North"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_header_split_on_another_delimiter_is_named(delimiter):
+    # Reordered, spaced and quoted names still count: the same rules as a ',' header.
+    names = ['"region"', " order_id ", *SALES_COLUMNS[1:6]]
+    plan = plan_header(delimiter.join(names), SALES_COLUMNS)
+    assert plan.columns is None  # the job reads ',' only: its rows are bad_header
+    assert plan.text == delimiter.join(names)  # a header, not a row
+    assert plan.delimiter == delimiter
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "order_id;customer_id;product_id;quantity;price;order_date",  # a column short
+        "invalid;data;format",
+        ",".join(SALES_COLUMNS),  # the expected header: no hint
+        "order_id,customer_id,product_id,quantity,price,order_date",  # ',' but a column short
+    ],
+)
+def test_no_delimiter_is_named_unless_it_gives_exactly_the_columns(line):
+    assert plan_header(line, SALES_COLUMNS).delimiter is None
+
+
+def test_no_header_line_gives_no_hint():
+    assert plan_header(None, SALES_COLUMNS) == HeaderPlan(None, None)
+
+
+def test_a_semicolon_file_fails_naming_its_delimiter(spark, tmp_path):
+    lake_files.write_customers(tmp_path)
+    lake_files.write_sales(tmp_path, DAY, [GOOD_ROW])
+    semicolon = [";".join(SALES_COLUMNS), GOOD_ROW.replace("1,", "2;", 1).replace(",", ";")]
+    lake_files.write_file(
+        lake_files.sales_dir(tmp_path, DAY) / "export.csv", "\n".join(semicolon) + "\n"
+    )
+
+    with pytest.raises(SalesEtlError) as caught:
+        lake_files.run_day(spark, tmp_path, DAY, max_quarantine_ratio="0.4")
+
+    hint = "export.csv: the header splits on ';', not ','"
+    assert hint in str(caught.value)
+    manifest = lake_files.read_manifest(tmp_path, DAY)
+    assert manifest["error"] == str(caught.value)
+    assert manifest["input_files"]["header_hints"] == [
+        {"name": "export.csv", "hint": "the header splits on ';', not ','"}
+    ]
+    # The header line is the file's header, not a quarantined row: only its data row is.
+    assert (manifest["rows_in"], manifest["quarantine_reasons"]) == (2, {"bad_header": 1})
+    assert manifest["lines"]["header"] == 2
+    [q] = lake_files.read_partition(spark, lake_files.output_dir(tmp_path, "quarantine", DAY))
+    assert (q["source_file"], q["line_number"], q["reason"]) == ("export.csv", 2, "bad_header")

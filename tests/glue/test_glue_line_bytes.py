@@ -8,6 +8,7 @@ import dataclasses
 
 from sales_job.daily_run import run_sales_etl
 from tests.support import lake
+from tests.support.fake_catalog import catalog_for
 
 DAY = "2024-01-15"
 ONE_MIB = 1024 * 1024  # the job's default line limit, in bytes
@@ -81,7 +82,9 @@ def test_the_line_limit_counts_bytes_and_a_line_at_the_limit_is_read(spark, tmp_
     )
 
     args = lake.job_args(tmp_path, DAY, max_quarantine_ratio="1")
-    manifest = run_sales_etl(spark, dataclasses.replace(args, max_line_bytes=limit))
+    manifest = run_sales_etl(
+        spark, dataclasses.replace(args, max_line_bytes=limit), catalog_for(tmp_path)
+    )
 
     assert (manifest["rows_in"], manifest["rows_valid"]) == (6, 1)  # b.csv's line at the limit
     assert manifest["quarantine_reasons"] == {"bad_header": 2, "line_too_long": 3}

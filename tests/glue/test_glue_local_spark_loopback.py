@@ -29,8 +29,12 @@ import json, sys
 import psutil
 from pyspark.sql import SparkSession
 from sales_etl_job import main
+from tests.support.fake_catalog import catalog_for
 
-main(["sales_etl_job.py", "--run_date", sys.argv[1], "--data_uri", sys.argv[2]])
+main(
+    ["sales_etl_job.py", "--run_date", sys.argv[1], "--data_uri", sys.argv[2]],
+    catalog_for(sys.argv[2]),
+)
 spark = SparkSession.getActiveSession()
 conf = spark.sparkContext.getConf()
 me = psutil.Process()

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sales_job.daily_run import SalesEtlError
+from tests.support.fake_catalog import published_folder
 from tests.support.lake import (
     output_dir,
     read_manifest,
@@ -40,7 +41,7 @@ def test_a_day_whose_revenue_overflows_the_output_decimal_fails_naming_it(spark,
     manifest = read_manifest(tmp_path, "2024-01-15")
     assert (manifest["status"], manifest["total_revenue"]) == ("failed", f"{total:.2f}")
     for table in ("daily_sales", "customer_daily", "customer_metrics"):
-        assert not output_dir(tmp_path, table, "2024-01-15").exists(), table
+        assert published_folder(tmp_path, table, "2024-01-15") is None, table
 
 
 def test_a_running_total_that_overflows_fails_the_day_naming_the_customer(spark, tmp_path):
@@ -60,4 +61,4 @@ def test_a_running_total_that_overflows_fails_the_day_naming_the_customer(spark,
     for text in (str(caught.value), manifest["error"]):
         assert "customer_metrics" in text and "C001" in text
         assert f"{120 * MAX_LINE_AMOUNT:.2f}" in text
-    assert not output_dir(tmp_path, "customer_metrics", "2024-01-16").exists()
+    assert published_folder(tmp_path, "customer_metrics", "2024-01-16") is None

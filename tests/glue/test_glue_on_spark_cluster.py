@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,10 +37,16 @@ import pytest
 
 from benchmarks.spark_event_log import event_log_file, executors_added, read_events
 from deploy.artifacts import glue_script_objects
+from local.aws_local import GLUE_ROLE_ACCESS_KEY, REGION
 from local.data.synthetic_sales import write_synthetic_lake
 from local.process_group import stop_process_group
+from local.provision import ensure_database, ensure_processed_tables
 from local.repo import REPO_ROOT
-from tests.support.lake import run_day
+from local.stack_config import local_config
+from sales_job.daily_run import run_sales_etl
+from sales_job.publishing.catalog import GlueCatalog
+from tests.support.endpoint import suite_endpoint, unique
+from tests.support.lake import job_args
 
 pytestmark = pytest.mark.cluster
 
@@ -205,15 +212,18 @@ def cluster_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str
     }
 
 
-def run_on_cluster(master: str, lake: Path, day: str, tmp: Path) -> Path:
-    """The published job as a fresh application on the cluster; returns its event log."""
+def run_on_cluster(
+    master: str, lake: Path, day: str, tmp: Path, database: str, aws_env: dict[str, str]
+) -> Path:
+    """The published job as a fresh application on the cluster, publishing in ``database``
+    on the local endpoint (``aws_env``); returns its event log."""
     script, library = stage_glue_code(tmp / "published")
     events = tmp / "events"
     events.mkdir()
     argv = [sys.executable, str(script), "--run_date", day, "--data_uri", str(lake)]
     done = subprocess.run(
-        [*argv, "--max_quarantine_ratio", MAX_QUARANTINE_RATIO],
-        env=cluster_env(master, library, events, tmp),
+        [*argv, "--max_quarantine_ratio", MAX_QUARANTINE_RATIO, "--glue_database", database],
+        env={**cluster_env(master, library, events, tmp), **aws_env},
         cwd=tmp,  # Spark's default warehouse folder and any stray file land here
         capture_output=True,
         text=True,
@@ -247,15 +257,36 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def runs(spark, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    """Day 1 processed once; then day 2 on the cluster and on local[2], each on its own copy."""
+    """Two equal lakes, each publishing in a Glue database of its own on the local endpoint:
+    day 1 processed locally on both; then day 2 on the cluster and on local[2]."""
     tmp = tmp_path_factory.mktemp("cluster-job")
     first_day, day = DAYS
-    write_lake(tmp / "lake")
-    run_day(spark, tmp / "lake", first_day, max_quarantine_ratio=MAX_QUARANTINE_RATIO)
-    for mode in ("local", "cluster"):
-        shutil.copytree(tmp / "lake", tmp / mode / "lake")
-    event_log = run_on_cluster(cluster.master_url, tmp / "cluster" / "lake", day, tmp / "cluster")
-    run_day(spark, tmp / "local" / "lake", day, max_quarantine_ratio=MAX_QUARANTINE_RATIO)
+    ratio = MAX_QUARANTINE_RATIO
+    with suite_endpoint(tmp / "endpoint") as endpoint:
+        glue = endpoint.clients.client("glue")
+        catalogs = {}
+        for mode in ("local", "cluster"):
+            database = unique(f"cluster_{mode}").replace("-", "_")
+            ensure_database(glue, database)
+            ensure_processed_tables(
+                glue, local_config(bucket=f"{mode}-lake", glue_database=database)
+            )
+            catalogs[mode] = GlueCatalog(glue, database)
+            write_lake(tmp / mode / "lake")
+            args = job_args(tmp / mode / "lake", first_day, max_quarantine_ratio=ratio)
+            run_sales_etl(spark, args, catalogs[mode])
+        aws_env = {
+            "AWS_ENDPOINT_URL": endpoint.url,
+            **endpoint.clients.credentials(GLUE_ROLE_ACCESS_KEY),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+        database = catalogs["cluster"].database
+        event_log = run_on_cluster(
+            cluster.master_url, tmp / "cluster" / "lake", day, tmp / "cluster", database, aws_env
+        )
+        args = job_args(tmp / "local" / "lake", day, max_quarantine_ratio=ratio)
+        run_sales_etl(spark, args, catalogs["local"])
     return Runs(tmp / "local" / "lake", tmp / "cluster" / "lake", event_log, cluster)
 
 
@@ -263,9 +294,12 @@ def runs(spark, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> R
 
 
 def manifest(lake: Path, day: str = DAYS[1]) -> dict[str, Any]:
-    """The day's manifest, with the lake's own location written as LAKE."""
+    """The day's manifest, with the lake's own location written as LAKE, its bucket as BUCKET
+    and each run's version folder as run-VERSION."""
     text = (lake / "manifests" / f"run_date={day}" / "manifest.json").read_text()
-    return json.loads(text.replace(lake.as_uri(), "LAKE").replace(str(lake), "LAKE"))
+    text = text.replace(lake.as_uri(), "LAKE").replace(str(lake), "LAKE")
+    text = re.sub(r"s3://(local|cluster)-lake/", "s3://BUCKET/", text)
+    return json.loads(re.sub(r"run-[0-9a-f]{12}", "run-VERSION", text))
 
 
 def partitions(lake: Path) -> dict[str, tuple[str, list[str]]]:

@@ -34,8 +34,8 @@ def test_a_missing_manifest_reads_as_not_found(principal: str) -> None:
         Call(principal, "s3:ListBucket", BUCKET, (("s3:prefix", key),)),
     ]
     assert evaluated(calls).denied == []
-    # The grant names the manifests and nothing else of the bucket.
-    elsewhere = Call(principal, "s3:ListBucket", BUCKET, (("s3:prefix", "processed-data/"),))
+    # The grant names the manifests, not the whole bucket (the quarantine's rows, say).
+    elsewhere = Call(principal, "s3:ListBucket", BUCKET, (("s3:prefix", "quarantine/"),))
     assert evaluated([elsewhere]).denied == [elsewhere]
 
 

@@ -13,16 +13,20 @@ from sales_etl.glue_resources import (
     RUN_TIME_JOB_KEYS,
     differences,
     glue_job_definition,
-    processed_crawler_definition,
     raw_crawler_definition,
 )
 
 
-@pytest.mark.parametrize("definition", [raw_crawler_definition, processed_crawler_definition])
+@pytest.mark.parametrize("definition", [raw_crawler_definition])
 def test_crawlers_do_not_create_partition_indexes(definition: Callable[..., dict[str, Any]]):
-    # AWS crawlers create partition indexes unless told not to (glue:CreatePartitionIndex).
+    # AWS crawlers create partition indexes unless told not to (glue:CreatePartitionIndex);
+    # the table level keeps one table per raw dataset.
     configuration = json.loads(definition(local_config())["Configuration"])
-    assert configuration == {"Version": 1.0, "CreatePartitionIndex": False}
+    assert configuration == {
+        "Version": 1.0,
+        "Grouping": {"TableLevelConfiguration": 2},
+        "CreatePartitionIndex": False,
+    }
 
 
 def test_the_raw_crawler_reads_the_two_raw_datasets():

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 import sales_etl.tasks
+from local.airflow.environment import airflow_environment
 
 
 @pytest.fixture
@@ -45,6 +46,16 @@ def test_options_override_waits_and_derived_limits(reload_tasks):
     assert timedelta(seconds=20) == tasks.SALES_POKE_INTERVAL
 
 
+def test_local_stacks_notice_a_written_day_in_seconds(reload_tasks, tmp_path):
+    env = airflow_environment(None, tmp_path)
+    prefix = "AIRFLOW__SALES_ETL__"
+    tasks = reload_tasks(
+        **{k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+    )
+    assert timedelta(seconds=2) >= tasks.SALES_POKE_INTERVAL
+    assert timedelta(seconds=7) == reload_tasks(sales_poke_seconds="7").SALES_POKE_INTERVAL
+
+
 def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
     tasks = reload_tasks(poll_seconds="0.2")
     assert tasks.POLL_SECONDS == 0.2
@@ -57,6 +68,7 @@ def test_local_runs_may_poll_more_than_once_a_second(reload_tasks):
         ("poll_seconds", "0", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0$"),
         ("poll_seconds", "0.05", r"\[sales_etl\] poll_seconds must be 0.1..600, got 0.05"),
         ("sales_wait_seconds", "999999", r"\[sales_etl\] sales_wait_seconds must be 1..86400"),
+        ("sales_poke_seconds", "0", r"\[sales_etl\] sales_poke_seconds must be 1..3600, got 0$"),
         ("glue_retries", "4", r"\[sales_etl\] glue_retries must be 0..3, got 4"),
         ("glue_retries", "1.5", r"\[sales_etl\] glue_retries must be a whole number, got 1.5"),
         ("late_after_seconds", "0", r"\[sales_etl\] late_after_seconds must be 1..34200, got 0$"),

@@ -12,6 +12,7 @@ from pyspark.sql import SparkSession
 from sales_contract.layout import DEFAULT_COMPLETION_MARKER
 from sales_job.args import JobArgs, validate_job_args
 from sales_job.daily_run import run_sales_etl
+from tests.support.fake_catalog import catalog_for, published_folder
 
 SALES_HEADER = "order_id,customer_id,product_id,quantity,price,order_date,region"
 CUSTOMER_HEADER = "customer_id,name,email,registration_date,status"
@@ -65,7 +66,8 @@ def job_args(base: Path, day: str, **extra: str) -> JobArgs:
 
 
 def run_day(spark: SparkSession, base: Path, day: str, **extra: str) -> dict[str, Any]:
-    return run_sales_etl(spark, job_args(base, day, **extra))
+    """Run the day in-process; it publishes in the lake's own catalog (``catalog_for``)."""
+    return run_sales_etl(spark, job_args(base, day, **extra), catalog_for(base))
 
 
 def read_manifest(base: Path, day: str) -> dict[str, Any]:
@@ -80,6 +82,16 @@ def read_partition(spark: SparkSession, folder: Path) -> list[dict[str, Any]]:
 
 
 def output_dir(base: Path, table: str, day: str) -> Path:
+    """The quarantine's partition folder; for a processed table, the version the catalog
+    publishes for the day (the day's folder when none is published)."""
+    published = published_folder(base, table, day) if table != "quarantine" else None
+    if published is not None:
+        return published
+    return day_dir(base, table, day)
+
+
+def day_dir(base: Path, table: str, day: str) -> Path:
+    """A table's folder for one day (a processed table's holds its versions)."""
     roots = {
         "daily_sales": ("processed-data/daily_sales", "order_date"),
         "customer_daily": ("processed-data/customer_daily", "order_date"),

@@ -33,7 +33,12 @@ from moto.glue.responses import GlueResponse
 from local.aws_local import GLUE_ROLE_ACCESS_KEY
 from local.endpoint import state as endpoint_state
 from local.endpoint.glue_crawlers.catalog import CatalogChanges, RecordCatalogCall, apply_to_catalog
-from local.endpoint.glue_crawlers.layout import TableLayout, dedupe_names, plan_tables
+from local.endpoint.glue_crawlers.layout import (
+    TableLayout,
+    dedupe_names,
+    plan_tables,
+    table_level,
+)
 from local.endpoint.glue_crawlers.table_schema import infer_table
 from local.endpoint.http import iam_arns
 from local.endpoint.logs.log_streams import LogStreamWriter
@@ -288,6 +293,7 @@ def _discover(s3: Any, crawler: FakeCrawler, log: Any) -> tuple[list[TableLayout
         raise ValueError(f"crawler {crawler.name} has no S3Targets")
     tables: list[TableLayout] = []
     locations = []
+    level = table_level(crawler.configuration)
     for target in s3_targets:
         parsed = parse_s3_uri(target.get("Path", ""))
         if parsed is None:
@@ -297,7 +303,7 @@ def _discover(s3: Any, crawler: FakeCrawler, log: Any) -> tuple[list[TableLayout
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             objects += [(o["Key"], o["Size"]) for o in page.get("Contents", [])]
-        found, warnings = plan_tables(bucket, prefix, objects, target.get("Exclusions"))
+        found, warnings = plan_tables(bucket, prefix, objects, target.get("Exclusions"), level)
         for warning in warnings:
             log(f"WARN : {warning}")
         log(f"s3://{bucket}/{prefix}: {len(objects)} object(s), {len(found)} table(s)")

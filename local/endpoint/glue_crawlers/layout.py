@@ -13,6 +13,10 @@ The rules follow what Glue does for Hive-style layouts:
   markers), and keys matching the target's ``Exclusions`` (Glue globs: ``*`` stays within
   one folder, ``**`` crosses folders, ``{a,b}`` alternatives).
 
+- With the crawler Configuration's ``Grouping.TableLevelConfiguration`` = N, each table's
+  root is the folder at absolute level N of the key (the bucket's top folder is level 1): the
+  folders below it must be ``key=value`` partitions, files above it are skipped (warned).
+
 Not modelled: Glue's schema-similarity grouping of *unnamed* folders into ``partition_0``
 columns (``logs/2024/01/...``); each such folder becomes its own table here.
 """
@@ -20,6 +24,7 @@ columns (``logs/2024/01/...``); each such folder becomes its own table here.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -103,13 +108,25 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+def table_level(configuration: str | None) -> int | None:
+    """``Grouping.TableLevelConfiguration`` of a crawler's Configuration JSON, if set."""
+    if not configuration:
+        return None
+    level = json.loads(configuration).get("Grouping", {}).get("TableLevelConfiguration")
+    if level is not None and (not isinstance(level, int) or level < 1):
+        raise ValueError(f"TableLevelConfiguration must be a positive integer, got {level!r}")
+    return level
+
+
 def plan_tables(
     bucket: str,
     prefix: str,
     objects: list[tuple[str, int]],
     exclusions: list[str] | None = None,
+    level: int | None = None,
 ) -> tuple[list[TableLayout], list[str]]:
-    """Tables found under ``s3://bucket/prefix`` and warnings about skipped objects."""
+    """Tables found under ``s3://bucket/prefix`` and warnings about skipped objects; ``level``
+    pins each table's root at that absolute folder level."""
     warnings: list[str] = []
     if prefix and not prefix.endswith("/"):
         if any(key == prefix for key, _ in objects):  # the target names a single file
@@ -126,6 +143,11 @@ def plan_tables(
             continue
         dirs = relative.split("/")[:-1]
         first = next((i for i, d in enumerate(dirs) if _PARTITION.match(d)), len(dirs))
+        if level is not None:
+            first = level - prefix.count("/")
+            if first < 0 or len(dirs) < first:
+                warnings.append(f"skipped s3://{bucket}/{key}: above table level {level}")
+                continue
         pairs = [_PARTITION.match(d) for d in dirs[first:]]
         if not all(pairs):
             warnings.append(f"skipped s3://{bucket}/{key}: folders below a partition")

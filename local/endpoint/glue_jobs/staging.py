@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local.aws_local import GLUE_ROLE_ACCESS_KEY
+from local.endpoint.athena.api import result_keys as athena_result_keys
 from local.endpoint.http import iam_arns
 from local.endpoint.http.call_log import CallLog
 from local.endpoint.logs.log_streams import LogStreamWriter
@@ -68,7 +69,11 @@ def stage(
         raise StagingError(f"ScriptLocation must be an s3:// URI, got {script_location!r}")
     mirrors = {}
     for bucket in buckets:
-        mirror = s3_mirror.BucketMirror(work_dir, bucket, s3)
+        # Query results are Athena's and its caller's: no job reads them, so none is staged
+        # (and recorded as a read of the Glue role).
+        mirror = s3_mirror.BucketMirror(
+            work_dir, bucket, s3, athena_result_keys(bucket).__contains__
+        )
         try:
             record(bucket, mirror.sync_down())
         except s3.exceptions.NoSuchBucket as exc:

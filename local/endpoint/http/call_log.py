@@ -9,6 +9,7 @@ the endpoint itself acts for a principal (crawls, Glue job staging, log delivery
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,12 +38,19 @@ def principal_of(access_key: str | None) -> str:
     return PRINCIPAL_BY_ACCESS_KEY.get(access_key or "", UNATTRIBUTED)
 
 
+class CallCounts(Counter[Call]):
+    """Each distinct call and how many times it was made (what a bill counts)."""
+
+    def add(self, call: Call) -> None:
+        self[call] += 1
+
+
 class CallLog:
     """Thread-safe; records only while a ``recording()`` block is open."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sinks: list[set[Call]] = []
+        self._sinks: list[set[Call] | CallCounts] = []
 
     @property
     def active(self) -> bool:
@@ -66,7 +74,17 @@ class CallLog:
     @contextmanager
     def recording(self) -> Iterator[set[Call]]:
         """The distinct calls made while the block runs (filled in as they happen)."""
-        sink: set[Call] = set()
+        with self._sink(set()) as calls:
+            yield calls
+
+    @contextmanager
+    def counting(self) -> Iterator[CallCounts]:
+        """Like ``recording()``, with how many times each call was made."""
+        with self._sink(CallCounts()) as counts:
+            yield counts
+
+    @contextmanager
+    def _sink(self, sink: set[Call] | CallCounts) -> Iterator[set[Call] | CallCounts]:
         with self._lock:
             self._sinks.append(sink)
         try:

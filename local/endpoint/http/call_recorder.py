@@ -44,6 +44,21 @@ def _logs_stream(params: Params, region: str) -> str:
     return iam_arns.log_stream(region, ACCOUNT, group, stream)
 
 
+def _athena_started(params: Params, region: str) -> str:
+    workgroup = params.get("WorkGroup") or "primary"  # Athena's default, as the API applies it
+    return iam_arns.athena_workgroup(region, ACCOUNT, workgroup)
+
+
+def _athena_query(params: Params, region: str) -> str:
+    """A call on one query is authorized against the workgroup the query ran in."""
+    from local.endpoint.athena.api import query_workgroup  # the endpoint's own query history
+
+    workgroup = query_workgroup(params["QueryExecutionId"], ACCOUNT, region)
+    if workgroup is None:  # an unknown query: judged as unknown, never dropped
+        return UNKNOWN_RESOURCE
+    return iam_arns.athena_workgroup(region, ACCOUNT, workgroup)
+
+
 # Actions that are not resource-scoped in the Service Authorization Reference.
 def _any(params: Params, region: str) -> str:
     return "*"
@@ -62,6 +77,10 @@ RESOURCES: dict[str, ResourceOf] = {
     "glue:GetJobRun": _glue("job/{JobName}"),
     "glue:GetJobRuns": _glue("job/{JobName}"),
     "glue:BatchStopJobRun": _glue("job/{JobName}"),
+    "athena:StartQueryExecution": _athena_started,
+    "athena:GetQueryExecution": _athena_query,
+    "athena:GetQueryResults": _athena_query,
+    "athena:StopQueryExecution": _athena_query,
     "logs:FilterLogEvents": _logs_group,
     "logs:GetLogEvents": _logs_stream,
     "cloudwatch:PutMetricData": _any,
@@ -74,6 +93,24 @@ RESOURCES: dict[str, ResourceOf] = {
         region, ACCOUNT, params["FunctionName"]
     ),
 }
+
+# Catalog actions on one table: Glue authorizes each against the catalog, the database and
+# the table (AWS Glue Developer Guide, "Specifying AWS Glue resource ARNs"), so each is
+# recorded on all three.
+_GLUE_TABLE_ACTIONS = {
+    "glue:GetTable": "Name",
+    "glue:GetPartition": "TableName",
+    "glue:GetPartitions": "TableName",
+    "glue:BatchCreatePartition": "TableName",
+    "glue:UpdatePartition": "TableName",
+}
+
+
+def _glue_table_calls(action: str, params: Params, region: str) -> list[tuple[str, str]]:
+    database, table = params["DatabaseName"], params[_GLUE_TABLE_ACTIONS[action]]
+    scopes = ("catalog", f"database/{database}", f"table/{database}/{table}")
+    return [(action, iam_arns.glue(region, ACCOUNT, scope)) for scope in scopes]
+
 
 # Condition keys the pipeline's policies test, from the request parameters.
 CONDITION_KEYS: dict[str, Callable[[Params], dict[str, str]]] = {
@@ -120,6 +157,11 @@ def calls_of(environ: Mapping[str, Any], body: bytes) -> list[Recorded]:
     if service == "lambda":
         operation, params = _lambda_operation(method, path)
     action = f"{prefix}:{operation}"
+    if action in _GLUE_TABLE_ACTIONS:
+        try:
+            return [(access_key, a, r, {}) for a, r in _glue_table_calls(action, params, region)]
+        except KeyError:
+            return [(access_key, action, UNKNOWN_RESOURCE, {})]
     resource_of = RESOURCES.get(action)
     if resource_of is None:
         return [(access_key, action, UNKNOWN_RESOURCE, {})]

@@ -1,7 +1,7 @@
 """ARNs of the resources the pipeline's calls act on, in the forms IAM evaluates them.
 
 Formats from the Service Authorization Reference (actions, resources and condition keys) of
-Amazon S3, AWS Glue, CloudWatch Logs, AWS Lambda and Amazon SNS.
+Amazon S3, AWS Glue, Amazon Athena, CloudWatch Logs, AWS Lambda and Amazon SNS.
 """
 
 from __future__ import annotations
@@ -36,3 +36,7 @@ def lambda_function(region: str, account: str, name: str) -> str:
     if name.startswith("arn:"):
         return name
     return f"arn:{PARTITION}:lambda:{region}:{account}:function:{name}"
+
+
+def athena_workgroup(region: str, account: str, name: str) -> str:
+    return f"arn:{PARTITION}:athena:{region}:{account}:workgroup/{name}"

@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,8 +95,11 @@ class UnmirrorableKey(ValueError):
 class BucketMirror:
     """One bucket's local mirror and the sync state that makes re-syncs incremental."""
 
-    def __init__(self, root: Path, bucket: str, s3: Any) -> None:
+    def __init__(
+        self, root: Path, bucket: str, s3: Any, skip: Callable[[str], bool] | None = None
+    ) -> None:
         self.bucket = bucket
+        self._skip = skip or (lambda key: False)  # keys left out of the mirror
         self.path = root / "s3" / bucket
         self._state_file = root / "s3-state" / f"{bucket}.json"
         self._s3 = s3
@@ -205,8 +208,8 @@ class BucketMirror:
         for page in paginator.paginate(Bucket=self.bucket):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
-                if key.endswith("/") or not _safe_key(key):
-                    continue  # folder markers and keys that cannot be local paths
+                if key.endswith("/") or not _safe_key(key) or self._skip(key):
+                    continue  # folder markers, keys that cannot be local paths, skipped keys
                 objects[key] = (obj["ETag"].strip('"'), obj["Size"])
         # A key that is also a "folder" of other keys cannot be a local file: drop it.
         prefixes = {k.rsplit("/", i)[0] for k in objects for i in range(1, k.count("/") + 1)}

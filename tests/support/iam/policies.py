@@ -89,7 +89,6 @@ class _Renderer:
             "DataBucketName": cfg.bucket,
             "GlueDatabaseName": cfg.glue_database,
             "RawCrawlerName": cfg.raw_crawler,
-            "ProcessedCrawlerName": cfg.processed_crawler,
             "GlueJobName": cfg.glue_job,
             "GlueVersion": cfg.glue_version,
             "LambdaFunctionName": cfg.lambda_function,
