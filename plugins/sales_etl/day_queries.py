@@ -42,15 +42,6 @@ def daily_sales_totals_sql(database: str, day: str) -> str:
     )
 
 
-def customer_metrics_as_of_sql(database: str, day: str) -> str:
-    """One row per customer in ``customer_metrics`` as of the day (customer ids, sorted)."""
-    database, day = _checked(database, day)
-    return (
-        f"SELECT customer_id FROM {database}.customer_metrics "
-        f"WHERE CAST(as_of_date AS date) = DATE '{day}' ORDER BY customer_id"
-    )
-
-
 def day_check_sql(database: str, day: str) -> str:
     """One row: the day's daily_sales totals and its customer_metrics customers, checked.
 
