@@ -1,23 +1,32 @@
 """The Airflow names the DAG and plugins use, from wherever the running Airflow keeps them.
 
 One tree (DAG file, plugins) runs on every MWAA image in ``docs/mwaa-versions.md``: Airflow
-2.11, 3.0, 3.2 and 3.3. Airflow 3 has them in ``airflow.sdk``; 3.0 lacks some of them there
-(``conf``, ``CronDataIntervalTimetable``); Airflow 2 has the older modules only, and names
-an asset a ``Dataset``. The provider's ``common.compat.sdk`` would cover Airflow 2 but is not
-in MWAA 3.0.6's image (common-compat 1.7.3), so the gate is here, one import per name.
+2.11, 3.0, 3.2 and 3.3. Airflow 3 has them in ``airflow.sdk``; 3.0 lacks ``conf`` there;
+Airflow 2 has the older modules only, and names an asset a ``Dataset``. The provider's
+``common.compat.sdk`` would cover Airflow 2 but is not in MWAA 3.0.6's image (common-compat
+1.7.3), so the gate is here, one import per name.
 
 What a version lacks is switched off here, not by a fork of the DAG: the late-run
 ``DeadlineAlert`` (Airflow 3.1+) and operator options newer than a version's provider.
+Where versions call the DAG's code differently (a timetable's ``generate_run_id``), the
+difference is read here too.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import airflow
+
+# The DAG's timetable subclasses the core class, in airflow.timetables on every version. From
+# Airflow 3.1 airflow.sdk has a CronDataIntervalTimetable too, but that one is a definition the
+# DAG processor swaps for the core class: only core timetables (and plugin-registered
+# subclasses of them) are serialized, and the scheduler calls the core object's methods.
+from airflow.timetables.base import DataInterval, TimeRestriction
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 
 def _release(version: str) -> tuple[int, int]:
@@ -39,7 +48,6 @@ if AIRFLOW_2:
     from airflow.models.param import Param
     from airflow.models.variable import Variable
     from airflow.operators.python import get_current_context as _current_context
-    from airflow.timetables.interval import CronDataIntervalTimetable
 
     def get_current_context() -> Any:
         """The running task's context; RuntimeError outside one, as Airflow 3 raises.
@@ -67,11 +75,10 @@ else:
 
         return airflow.sdk.get_current_context()
 
-    try:  # airflow.sdk exports these from Airflow 3.1
-        from airflow.sdk import CronDataIntervalTimetable, conf
+    try:  # airflow.sdk exports it from Airflow 3.1
+        from airflow.sdk import conf
     except ImportError:
         from airflow.configuration import conf
-        from airflow.timetables.interval import CronDataIntervalTimetable
 
 
 def _crawler_operator() -> type:
@@ -117,6 +124,16 @@ def get_variable(key: str) -> str | None:
     if AIRFLOW_2:
         return Variable.get(key, default_var=None)  # noqa: AIR301 - Airflow 2's spelling
     return Variable.get(key, default=None)
+
+
+def run_id_times(kwargs: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """``(logical_date, run_after)`` from the keywords Airflow passes ``generate_run_id``.
+
+    Airflow 3 passes ``run_after`` (when the run may start: a scheduled run's interval end, a
+    manual run's trigger time) and no logical date; Airflow 2.11 passes ``logical_date`` and
+    no ``run_after``. The other of the two is None.
+    """
+    return kwargs.get("logical_date"), kwargs.get("run_after")
 
 
 def late_run_deadline(
@@ -175,12 +192,15 @@ __all__ = [
     "HAS_DEADLINE_ALERTS",
     "Asset",
     "CronDataIntervalTimetable",
+    "DataInterval",
     "GlueCrawlerOperator",
     "Param",
+    "TimeRestriction",
     "chain",
     "conf",
     "get_current_context",
     "get_variable",
     "late_run_deadline",
     "provider_options",
+    "run_id_times",
 ]

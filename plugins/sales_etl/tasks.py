@@ -1,8 +1,13 @@
-"""Operator settings that are policy rather than the pipeline's story: timeouts, retries, waits."""
+"""Operator settings that are policy rather than the pipeline's story: timeouts, retries, waits,
+and what the Lambda task logs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.lambda_function import LambdaHook
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
 from sales_etl.airflow_compat import conf
 
@@ -96,3 +101,25 @@ LATE_AFTER_MAX = DAGRUN_TIMEOUT - timedelta(minutes=30)
 LATE_AFTER = timedelta(
     seconds=_seconds_option("late_after_seconds", 8 * 3600, 1, LATE_AFTER_MAX.total_seconds())
 )
+
+
+class _LambdaHookWithoutHeaders(LambdaHook):
+    """``invoke_lambda``'s response with ``ResponseMetadata`` cut to its request id and status.
+
+    The operator logs that metadata twice (providers 9.12 to 9.34 alike). Its HTTP headers
+    carry ``x-amz-log-result``, the base64 of the log tail the operator also prints decoded;
+    the rest is transport detail, the X-Ray trace id, or in the response already (request
+    id, executed version, function error).
+    """
+
+    def invoke_lambda(self, **kwargs: Any) -> dict[str, Any]:
+        response = super().invoke_lambda(**kwargs)
+        metadata = response.get("ResponseMetadata") or {}
+        kept = {key: value for key, value in metadata.items() if key != "HTTPHeaders"}
+        return {**response, "ResponseMetadata": kept}
+
+
+class QuietLambdaInvokeFunctionOperator(LambdaInvokeFunctionOperator):
+    """The provider's operator, unchanged but for the hook: its log lines lose the headers."""
+
+    aws_hook_class = _LambdaHookWithoutHeaders

@@ -11,7 +11,6 @@ import pytest
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.sdk import CronDataIntervalTimetable
 from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineReference
 from airflow.serialization.encoders import coerce_to_core_timetable
@@ -22,6 +21,8 @@ from sales_etl.airflow_compat import GlueCrawlerOperator  # the provider's, or 9
 from sales_etl.config import ConfigError
 from sales_etl.daily_glue_job import DailyGlueJobOperator
 from sales_etl.day_queries import day_check_sql
+from sales_etl.params import DayRunIdTimetable
+from sales_etl.tasks import QuietLambdaInvokeFunctionOperator
 from tests.support.airflow_tools.dag_parsing import is_project_file
 from tests.support.airflow_tools.task_rendering import render
 
@@ -30,7 +31,7 @@ EXPECTED_TASKS = [
     ("crawl_raw", GlueCrawlerOperator),
     ("transform", DailyGlueJobOperator),
     ("check_day", AthenaOperator),
-    ("post_process", LambdaInvokeFunctionOperator),
+    ("post_process", QuietLambdaInvokeFunctionOperator),
 ]
 
 
@@ -58,9 +59,9 @@ def test_tasks_form_one_chain_in_pipeline_order(dag):
 
 
 def test_schedule_replaces_the_glue_cron_trigger(dag):
-    assert isinstance(dag.timetable, CronDataIntervalTimetable)
-    assert dag.timetable.expression == "0 2 * * *"
-    assert str(dag.timetable.timezone) == "UTC"
+    # A CronDataIntervalTimetable whose run ids name the day (tests/dags/test_run_ids.py).
+    assert type(dag.timetable) is DayRunIdTimetable
+    assert dag.timetable.serialize() == {"expression": "0 2 * * *", "timezone": "UTC"}
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.start_date == pendulum.datetime(2024, 1, 1, tz="UTC")
@@ -143,6 +144,7 @@ def test_long_waits_are_deferrable_and_bounded(dag):
 
 def test_lambda_waits_long_and_never_reinvokes(dag):
     task = dag.get_task("post_process")
+    assert isinstance(task, LambdaInvokeFunctionOperator)  # the provider's, logging less
     assert task.botocore_config["retries"] == {"max_attempts": 0}
     assert task.botocore_config["read_timeout"] >= 900
     assert task.invocation_type == "RequestResponse"

@@ -47,14 +47,16 @@ def test_plugins_zip_is_byte_identical_for_the_same_tree(tmp_path: Path) -> None
     assert build_zip(plugin_snapshot(b)) != first
 
 
-def test_real_plugins_zip_holds_the_package_and_its_ignore_file() -> None:
+def test_real_plugins_zip_holds_the_packages_the_plugin_and_its_ignore_file() -> None:
     with zipfile.ZipFile(io.BytesIO(build_zip(plugin_snapshot(REPO_ROOT / "plugins")))) as archive:
         names = archive.namelist()
-    assert ".airflowignore" in names
+    # The plugin (it registers the DAG's timetable) ships at the root, beside the packages.
+    root_files = [".airflowignore", "sales_etl_plugin.py"]
+    assert set(root_files) <= set(names)
     assert "sales_etl/config.py" in names
     assert "sales_contract/layout.py" in names
     packages = ("sales_etl/", "sales_contract/")
-    assert all(n == ".airflowignore" or n.startswith(packages) for n in names)
+    assert all(n in root_files or n.startswith(packages) for n in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

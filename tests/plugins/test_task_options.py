@@ -13,6 +13,10 @@ from local.airflow.environment import airflow_environment
 
 @pytest.fixture
 def reload_tasks(monkeypatch):
+    # A reload re-runs the module in place: put its own objects back after the test, not
+    # fresh copies (the DAG, parsed once per test run, holds the module's operator class).
+    original = dict(vars(sales_etl.tasks))
+
     def reload(**options: str):
         for key, value in options.items():
             monkeypatch.setenv(f"AIRFLOW__SALES_ETL__{key.upper()}", value)
@@ -20,7 +24,7 @@ def reload_tasks(monkeypatch):
 
     yield reload
     monkeypatch.undo()
-    importlib.reload(sales_etl.tasks)
+    vars(sales_etl.tasks).update(original)
 
 
 def test_defaults_suit_aws(reload_tasks):
