@@ -42,6 +42,9 @@ class AirflowApi:
     def patch(self, path: str, payload: Any) -> dict[str, Any]:
         return self._request("PATCH", path, payload=payload)
 
+    def put(self, path: str) -> dict[str, Any]:
+        return self._request("PUT", path)
+
     def _login(self) -> str:
         # Simple auth manager: POST /auth/token with the user's name and password.
         body = self._request("POST", "/auth/token", auth=False, payload=self._credentials)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from local.airflow.airflow_api import AirflowApi
@@ -15,6 +16,12 @@ from tests.support.airflow_tools.cli import run_airflow
 from tests.support.polling import wait_until
 
 FINISHED = ("success", "failed")
+# `airflow backfill create` commits the backfill, then adds its runs inside SQLite savepoints.
+# A savepoint that has read cannot write once another component (the scheduler) has written
+# meanwhile: "database is locked" at once (SQLite's busy timeout does not apply), the runs
+# rolled back, the backfill left open with none. Seen on a loaded 2-core machine.
+DATABASE_LOCKED = "database is locked"
+BACKFILL_CREATE_TRIES = 3
 
 
 def backfill(
@@ -39,8 +46,31 @@ def backfill(
         "1",
         *extra,
     ]
-    # Not retried: the command is not idempotent (it may fail after creating the backfill).
-    return run_airflow(args, stack.env, stack.log_dir / f"{name}.log", timeout_seconds=180)
+    for attempt in range(1, BACKFILL_CREATE_TRIES + 1):
+        started = time.time()
+        log = stack.log_dir / (f"{name}.log" if attempt == 1 else f"{name}-try{attempt}.log")
+        created = run_airflow(args, stack.env, log, timeout_seconds=180)
+        # Tried again only after a lock conflict, once the backfill it left is cancelled.
+        if created.ok or DATABASE_LOCKED not in created.log_tail():
+            return created
+        if not _cancel_backfills_created_since(stack.api, started):
+            return created
+    return created
+
+
+def _cancel_backfills_created_since(api: AirflowApi, started: float) -> bool:
+    """Cancel the DAG's unfinished backfills created at or after ``started`` (a time.time());
+    True if there was one."""
+    backfills = api.get("/api/v2/backfills", dag_id=DAG_ID)["backfills"]
+    left = [
+        b
+        for b in backfills
+        if b["completed_at"] is None
+        and datetime.fromisoformat(b["created_at"]).timestamp() >= started - 1
+    ]
+    for b in left:
+        api.put(f"/api/v2/backfills/{b['id']}/cancel")
+    return bool(left)
 
 
 def wait_for_runs(
