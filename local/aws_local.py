@@ -10,6 +10,7 @@ with one of the access key ids below and that secret. Neither pipeline code nor 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,10 @@ PRINCIPAL_BY_ACCESS_KEY = {
 }
 
 
+_SESSIONS: dict[tuple[str, str, str], boto3.session.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class EndpointClients:
     """boto3 clients for the endpoint at ``url``, signed with its ``secret_key``."""
@@ -57,13 +62,20 @@ class EndpointClients:
         *,
         access_key: str = DEVELOPER_ACCESS_KEY,
     ) -> Any:
-        """A client of ``service`` that signs as ``access_key``'s principal."""
-        session = boto3.session.Session(
-            aws_access_key_id=access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name=region,
-        )
-        return session.client(service, endpoint_url=self.url, config=config)
+        """A client of ``service`` that signs as ``access_key``'s principal (a new one each
+        call: callers may register their own event hooks on it)."""
+        key = (access_key, self.secret_key, region)
+        # A session reused, not one per client: each new session reads the service's model
+        # files again (about 100 ms a client). Sessions are not thread-safe, hence the lock.
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                session = _SESSIONS[key] = boto3.session.Session(
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key=self.secret_key,
+                    region_name=region,
+                )
+            return session.client(service, endpoint_url=self.url, config=config)
 
     def credentials(self, access_key: str = DEVELOPER_ACCESS_KEY) -> dict[str, str]:
         """The key as environment variables, for processes whose boto3 reads them there."""

@@ -50,8 +50,8 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
-        # Tiny data, short session: the quick JIT tier and the class archive of `make venv`.
-        .config("spark.driver.extraJavaOptions", driver_java_options())
+        # The class archive of `make venv`; the full JIT: the session runs hundreds of jobs.
+        .config("spark.driver.extraJavaOptions", driver_java_options(long_lived=True))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -33,9 +33,10 @@ def prepare_transform(context: Context) -> None:
     cfg = pipeline_config()
     check_glue_timeout(cfg.glue_timeout_minutes)
     defined = glue_job_definition(cfg)
-    _require_as_defined("job", defined, _live_job(cfg.glue_job), ignore=RUN_TIME_JOB_KEYS)
-    sizing = {key: defined[key] for key in sorted(RUN_TIME_JOB_KEYS)}
     task = context["task"]
+    live = _live_job(task.hook.conn, cfg.glue_job)
+    _require_as_defined("job", defined, live, ignore=RUN_TIME_JOB_KEYS)
+    sizing = {key: defined[key] for key in sorted(RUN_TIME_JOB_KEYS)}
     task.run_job_kwargs = {**(task.run_job_kwargs or {}), **sizing}
     log.info("Glue job %s as deployed; this run's sizing from config: %s", cfg.glue_job, sizing)
 
@@ -47,7 +48,8 @@ def check_crawler(
 
     def check(context: Context) -> None:
         defined = definition(pipeline_config())
-        _require_as_defined("crawler", defined, _live_crawler(defined["Name"]))
+        live = _live_crawler(context["task"].hook.glue_client, defined["Name"])
+        _require_as_defined("crawler", defined, live)
         log.info("Glue crawler %s as deployed", defined["Name"])
 
     return check
@@ -71,17 +73,12 @@ def _require_as_defined(
         )
 
 
-def _live_job(name: str) -> dict[str, Any] | None:
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
-    glue = GlueJobHook().conn
+# The Glue client is the operator's own (its hook's): one client a task, not two.
+def _live_job(glue: Any, name: str) -> dict[str, Any] | None:
     return _unless_missing(glue, lambda: glue.get_job(JobName=name)["Job"])
 
 
-def _live_crawler(name: str) -> dict[str, Any] | None:
-    from airflow.providers.amazon.aws.hooks.glue_crawler import GlueCrawlerHook
-
-    glue = GlueCrawlerHook().glue_client
+def _live_crawler(glue: Any, name: str) -> dict[str, Any] | None:
     return _unless_missing(glue, lambda: glue.get_crawler(Name=name)["Crawler"])
 
 
