@@ -7,8 +7,9 @@ Each command is Airflow's own (parsed by Airflow's CLI parser, run by its comman
 it behaves exactly like ``airflow dags test sales_etl DAY [--conf ...]``; only the process is
 shared. Costs then paid once instead of per run or per task: importing
 Airflow and the DAG's providers, migrating the metadata DB (``--migrate-log``: ``airflow db
-migrate`` in this process) and building the in-process Execution API that ``dags test`` talks to
-(Airflow builds a new one, 3-5 s, for every task and trigger). All that happens at start-up,
+migrate`` in this process), building the in-process Execution API that ``dags test`` talks to
+(Airflow builds a new one, 3-5 s, for every task and trigger) and reading botocore's service
+models (``boto_models``: every hook's session would read them again). All that happens at start-up,
 before the runs are read from stdin, so a caller can start the runner first and the AWS
 endpoint meanwhile; a batch's ``env`` is added for that batch (e.g. the endpoint's variables).
 Each command's output goes to its own log file. One JSON line on the result fd reports start-up
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local.airflow.airflow_internals import UnsupportedAirflowVersion, apply_patches
+from local.airflow.boto_models import share_service_models
 
 # Allocations between collections of young objects (Python's default: 700).
 GC_YOUNG_THRESHOLD = 50_000
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from airflow.sdk.execution_time import supervisor
 
     write_default_airflow_configuration_if_needed()
+    share_service_models()
     try:
         # Among them: one in-process Execution API for every task of every run.
         apply_patches()
