@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.config import Config
 
 from local.aws_local import DEVELOPER_ACCESS_KEY, REGION, EndpointClients
+from local.endpoint.awslambda.environments import EnvironmentPool
 from local.endpoint.http.call_log import CallLog
 from local.process_group import ProcessRegistry
 
@@ -34,6 +35,8 @@ class EndpointState:
     stopping: threading.Event = field(default_factory=threading.Event)
     warm_spark: WarmSparkPool | None = None  # None: every Glue run gets a fresh process
     call_log: CallLog = field(default_factory=CallLog)
+    # Lambda execution environments kept warm between invocations (awslambda/environments.py).
+    lambda_environments: EnvironmentPool = field(default_factory=EnvironmentPool)
     endpoint: RunningEndpoint | None = None  # set once the endpoint has started
     _workers: list[threading.Thread] = field(default_factory=list)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)

@@ -110,10 +110,55 @@ def test_timeout_is_reported_like_aws(aws: Aws) -> None:
 
 def test_missing_handler_module(aws: Aws) -> None:
     name = create_function(aws, "broken", "nothere.handler", {"other.py": "x = 1\n"})
-    response, payload = invoke(aws, name, {})
-    assert response["FunctionError"] == "Unhandled"
-    assert payload["errorType"] == "Runtime.ImportModuleError"
-    assert payload["errorMessage"].startswith("Unable to import module 'nothere'")
+    for _ in range(2):  # a failed init leaves no environment: the next invocation inits again
+        response, payload = invoke(aws, name, {})
+        assert response["FunctionError"] == "Unhandled"
+        assert payload["errorType"] == "Runtime.ImportModuleError"
+        assert payload["errorMessage"].startswith("Unable to import module 'nothere'")
+
+
+COUNTER_HANDLER = """
+import os, time
+
+INITS = [0]
+INITS[0] += 1
+CALLS = [0]
+
+
+def handler(event, context):
+    CALLS[0] += 1
+    print("call", CALLS[0])
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {"pid": os.getpid(), "inits": INITS[0], "calls": CALLS[0], "stage": os.environ["STAGE"]}
+"""
+
+
+def test_an_environment_serves_invocation_after_invocation_as_on_aws(aws: Aws) -> None:
+    files = {"counter.py": COUNTER_HANDLER}
+    stage = {"Variables": {"STAGE": "one"}}
+    name = create_function(aws, "warm", "counter.handler", files, Timeout=2, Environment=stage)
+    _, first = invoke(aws, name, {})
+    _, second = invoke(aws, name, {})
+    # One init, then its globals are there for the next invocation: the same process.
+    assert (first["inits"], first["calls"], second["calls"]) == (1, 1, 2)
+    assert second["pid"] == first["pid"]
+    group = f"/aws/lambda/{name}"
+    [stream] = aws.logs.describe_log_streams(logGroupName=group)["logStreams"]
+    messages = log_messages(aws, group, stream["logStreamName"])
+    assert [m for m in messages if m.startswith("call")] == ["call 1", "call 2"]
+
+    # New settings: a new environment. A timed-out invocation ends its environment too.
+    aws.lambda_.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"STAGE": "two"}}
+    )
+    aws.lambda_.get_waiter("function_updated_v2").wait(FunctionName=name)
+    _, third = invoke(aws, name, {})
+    assert (third["stage"], third["calls"]) == ("two", 1) and third["pid"] != first["pid"]
+    response, timed_out = invoke(aws, name, {"sleep": 5})
+    assert "Task timed out" in timed_out["errorMessage"]
+    _, after = invoke(aws, name, {})
+    assert after["calls"] == 1 and after["pid"] != third["pid"]
 
 
 # AWS's synchronous invocation payload quota: 6 MB each way, as the service counts them.

@@ -1,12 +1,16 @@
-"""Runs one Lambda invocation in a child process (started by ``invoke.py``).
+"""A Lambda function's execution environment: runs its invocations, one at a time.
 
 Standalone on purpose (standard library only, no imports from this package): it is executed
-by path as ``python bootstrap.py <task_root> <handler> <result_file>`` with the event
-on stdin and the invocation settings in environment variables. It imports the handler module
-from the unpacked deployment package, calls it with a context object like the AWS Python
-runtime's, and writes ``{"result": ...}`` or an AWS-shaped error to the result file. The
-handler's prints and ``logging`` records go to stdout/stderr, which the parent ships to
-CloudWatch Logs. A watchdog enforces the function timeout after the module is imported.
+by path as ``python bootstrap.py <task_root> <handler>`` (by ``environments.py``) with the
+function's settings in environment variables, and reads one invocation a line on stdin:
+``{"event", "request_id", "result_file"}``. At the first one it imports the handler module from
+the unpacked deployment package (the init phase: a failed import ends the process, so the next
+invocation inits again, as on AWS). It calls the handler with a context object like the AWS
+Python runtime's, writes ``{"result": ...}`` or an AWS-shaped error to the result file, and
+ends the invocation's output with a line of ``END_MARKER``, the request id and "ready" (or
+"exit" when the process ends after it). The handler's prints and
+``logging`` records go to stdout, which the parent ships to CloudWatch Logs. A watchdog
+enforces the function timeout; a timed-out invocation ends the process.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 TIMEOUT_EXIT_CODE = 124
+END_MARKER = "\x1eLOCAL-LAMBDA-END "  # as environments.END_MARKER
 
 
 class LambdaContext:
@@ -45,16 +51,16 @@ class LambdaContext:
 
 
 class _RequestIdFilter(logging.Filter):
-    def __init__(self, request_id: str) -> None:
-        super().__init__()
-        self.request_id = request_id
+    """Stamps each record with the request id of the invocation running now."""
+
+    request_id = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.aws_request_id = self.request_id
         return True
 
 
-def _configure_logging(request_id: str) -> None:
+def _configure_logging() -> _RequestIdFilter:
     """Root handler with the Lambda runtime's format (root level stays WARNING, as on AWS)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
@@ -64,8 +70,10 @@ def _configure_logging(request_id: str) -> None:
         )
     )
     handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
-    handler.addFilter(_RequestIdFilter(request_id))
+    request_filter = _RequestIdFilter()
+    handler.addFilter(request_filter)
     logging.getLogger().addHandler(handler)
+    return request_filter
 
 
 def _max_memory_mb() -> int:
@@ -106,15 +114,8 @@ def _watchdog(result_file: str, request_id: str, timeout_s: float, finished: thr
     os._exit(TIMEOUT_EXIT_CODE)
 
 
-def main() -> int:
-    task_root, handler_spec, result_file = sys.argv[1:4]
-    request_id = os.environ["LOCAL_LAMBDA_REQUEST_ID"]
-    timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
-    event = json.loads(sys.stdin.read() or "{}")
-    sys.path.insert(0, task_root)
-    os.chdir(task_root)
-    _configure_logging(request_id)
-
+def _load_handler(handler_spec: str) -> tuple[Callable[..., Any] | None, dict[str, Any] | None]:
+    """The handler function, or the AWS-shaped error saying why there is none."""
     module_name, _, function_name = handler_spec.rpartition(".")
     try:
         module = importlib.import_module(module_name.replace("/", "."))
@@ -122,16 +123,23 @@ def main() -> int:
         error = _error(exc, "Runtime.ImportModuleError")
         error["errorMessage"] = f"Unable to import module '{module_name}': {exc}"
         print(f"[ERROR] Runtime.ImportModuleError: {error['errorMessage']}", flush=True)
-        _write(result_file, {"error": error})
-        return 1
+        return None, error
     handler = getattr(module, function_name, None)
     if not callable(handler):
         message = f"Handler '{function_name}' missing on module '{module_name}'"
         print(f"[ERROR] Runtime.HandlerNotFound: {message}", flush=True)
-        error = {"errorMessage": message, "errorType": "Runtime.HandlerNotFound", "stackTrace": []}
-        _write(result_file, {"error": error})
-        return 1
+        return None, {
+            "errorMessage": message,
+            "errorType": "Runtime.HandlerNotFound",
+            "stackTrace": [],
+        }
+    return handler, None
 
+
+def _invoke(handler: Callable[..., Any], request: dict[str, Any], timeout_s: float) -> None:
+    """One invocation: the handler's result, or its error, in the request's result file."""
+    request_id, result_file = request["request_id"], request["result_file"]
+    event = json.loads(request["event"] or "{}")
     deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
     finished = threading.Event()
     threading.Thread(
@@ -147,7 +155,7 @@ def main() -> int:
         print("Traceback (most recent call last):", flush=True)
         print("".join(error["stackTrace"]), end="", flush=True)
         _write(result_file, {"error": error})
-        return 1
+        return
     finished.set()
     try:
         payload = json.dumps(result)
@@ -155,8 +163,34 @@ def main() -> int:
         message = f"Unable to marshal response: {exc}"
         error = {"errorMessage": message, "errorType": "Runtime.MarshalError", "stackTrace": []}
         _write(result_file, {"error": error})
-        return 1
+        return
     _write(result_file, {"result": payload})
+
+
+def _end(request_id: str, status: str = "ready") -> None:
+    sys.stderr.flush()
+    sys.stdout.write(f"{END_MARKER}{request_id} {status}\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    task_root, handler_spec = sys.argv[1:3]
+    timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+    sys.path.insert(0, task_root)
+    os.chdir(task_root)
+    request_filter = _configure_logging()
+    handler = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        request_filter.request_id = request["request_id"]
+        if handler is None:
+            handler, error = _load_handler(handler_spec)
+            if handler is None:  # the init failed: this environment serves no invocation
+                _write(request["result_file"], {"error": error})
+                _end(request["request_id"], "exit")
+                return 1
+        _invoke(handler, request, timeout_s)
+        _end(request["request_id"])
     return 0
 
 

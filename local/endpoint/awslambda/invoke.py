@@ -2,7 +2,9 @@
 
 Stock moto runs handlers in Docker (and only echoes the payload without it). Here the
 function's deployment zip, which moto keeps in memory, is unpacked once per CodeSha256 to
-``<work>/lambda/<sha256>/`` and the handler runs in a child process of ``sys.executable``.
+``<work>/lambda/<sha256>/`` and the handler runs in an execution environment: a child process
+of ``sys.executable``, kept for the function's next invocations as AWS keeps its environments
+warm (``environments.py``).
 Note: the local interpreter is the project's Python (3.11), whatever ``Runtime`` says (e.g.
 python3.12); only pure-Python code and packages installed locally are available.
 
@@ -23,8 +25,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -40,11 +40,11 @@ from moto.core.utils import utcnow
 from local.aws_local import LAMBDA_ROLE_ACCESS_KEY
 from local.endpoint import state as endpoint_state
 from local.endpoint.awslambda import payload_limits
+from local.endpoint.awslambda.environments import ExecutionEnvironment, configuration_key
 from local.endpoint.logs.log_streams import LogStreamWriter
 from local.endpoint.patching import Patcher
 from local.endpoint.state import EndpointState
 
-BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 INIT_GRACE_SECONDS = 10  # AWS allows 10 s for the init phase (imports) on top of the timeout
 TAIL_BYTES = 4096
 
@@ -80,25 +80,15 @@ def _invoke(self: LambdaFunction, body: str, request_headers: Any, response_head
 def run_invocation(state: EndpointState, fn: LambdaFunction, body: str | bytes) -> Invocation:
     request_id = str(uuid.uuid4())
     version = str(fn.version)
-    now = utcnow()
-    stream = f"{now:%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
-    logs = LogStreamWriter(
-        fn.account_id,
-        fn.region,
-        fn.logs_group_name,
-        stream,
-        state.call_log,
-        LAMBDA_ROLE_ACCESS_KEY,
-    )
     lines = [f"START RequestId: {request_id} Version: {version}"]
     started = time.monotonic()
     try:
-        payload, error, output, max_memory = _run_handler(
-            state, fn, body, request_id, version, stream
+        payload, error, output, max_memory, stream = _run_handler(
+            state, fn, body, request_id, version
         )
     except Exception as exc:  # the endpoint itself failed to run the function
         payload = _error_payload(f"{type(exc).__name__}: {exc}", "Runtime.LocalEndpointError")
-        error, output, max_memory = True, "", 0
+        error, output, max_memory, stream = True, "", 0, _new_log_stream(version)
     duration_ms = (time.monotonic() - started) * 1000
     lines += output.splitlines()
     lines.append(f"END RequestId: {request_id}")
@@ -107,8 +97,20 @@ def run_invocation(state: EndpointState, fn: LambdaFunction, body: str | bytes) 
         f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {fn.memory_size} MB\t"
         f"Max Memory Used: {max_memory} MB"
     )
+    logs = LogStreamWriter(
+        fn.account_id,
+        fn.region,
+        fn.logs_group_name,
+        stream,
+        state.call_log,
+        LAMBDA_ROLE_ACCESS_KEY,
+    )
     logs.write(lines)
     return Invocation(payload=payload, error=error, log_text="\n".join(lines) + "\n")
+
+
+def _new_log_stream(version: str) -> str:
+    return f"{utcnow():%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
 
 
 def _run_handler(
@@ -117,60 +119,59 @@ def _run_handler(
     body: str | bytes,
     request_id: str,
     version: str,
-    stream: str,
-) -> tuple[bytes, bool, str, int]:
+) -> tuple[bytes, bool, str, int, str]:
+    """(payload, error, output, max memory MB, log stream) of one invocation."""
     if fn.package_type != "Zip":
         message = "container-image functions are not supported by the local endpoint"
-        return _error_payload(message, "Runtime.Unsupported"), True, "", 0
+        return _error_payload(message, "Runtime.Unsupported"), True, "", 0, _new_log_stream(version)
     if not str(fn.run_time or "").startswith("python"):
         message = f"runtime {fn.run_time} is not supported locally (Python handlers only)"
-        return _error_payload(message, "Runtime.Unsupported"), True, "", 0
+        return _error_payload(message, "Runtime.Unsupported"), True, "", 0, _new_log_stream(version)
     task_root = _unpack(state.work_dir, fn)
     timeout = float(fn.timeout or 3)
-    env = _environment(state, fn, request_id, version, stream, task_root)
+    key = configuration_key(
+        fn.function_arn, version, fn.code_digest, fn.handler, fn.run_time,
+        fn.environment_vars, timeout, fn.memory_size,
+    )  # fmt: skip
+    environment = state.lambda_environments.take(key)
+    if environment is None:
+        stream = _new_log_stream(version)
+        env = _environment(state, fn, version, stream, task_root)
+        environment = ExecutionEnvironment(state.processes, task_root, str(fn.handler), env, stream)
+    event = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     with tempfile.TemporaryDirectory(prefix="invoke-", dir=state.work_dir / "lambda") as tmp:
         result_file = Path(tmp, "result.json")
-        # sys.executable is the project's local Python (3.11) even when the function's
-        # Runtime says python3.12: the handler must not rely on 3.12-only features.
-        proc = state.processes.spawn(
-            [sys.executable, str(BOOTSTRAP), str(task_root), fn.handler, str(result_file)],
-            cwd=task_root,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        # The wait allows for an init (imports) on top of the function's own timeout.
+        text, reusable = environment.invoke(
+            event or b"{}", request_id, result_file, timeout + INIT_GRACE_SECONDS
         )
-        event = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-        try:
-            output, _ = proc.communicate(event or b"{}", timeout=timeout + INIT_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            state.processes.terminate(proc)
-            output, _ = proc.communicate()
-        finally:
-            state.processes.release(proc)
-        text = output.decode("utf-8", "replace")
+        if reusable:
+            state.lambda_environments.give_back(key, environment)
         if not result_file.exists():
-            status = proc.returncode
+            status = environment.proc.returncode
             message = f"RequestId: {request_id} Error: Runtime exited with error: " + (
                 f"signal {-status}" if status < 0 else f"exit status {status}"
             )
             if status < 0 and state.stopping.is_set():
                 message += " (the local AWS endpoint was shut down)"
-            return _error_payload(message, "Runtime.ExitError"), True, text, 0
+            return (
+                _error_payload(message, "Runtime.ExitError"),
+                True,
+                text,
+                0,
+                environment.log_stream,
+            )
         result = json.loads(result_file.read_text(encoding="utf-8"))
+    memory = result.get("maxMemoryMB", 0)
     if "error" in result:
-        return json.dumps(result["error"]).encode(), True, text, result.get("maxMemoryMB", 0)
-    return result["result"].encode(), False, text, result.get("maxMemoryMB", 0)
+        return json.dumps(result["error"]).encode(), True, text, memory, environment.log_stream
+    return result["result"].encode(), False, text, memory, environment.log_stream
 
 
 def _environment(
-    state: EndpointState,
-    fn: LambdaFunction,
-    request_id: str,
-    version: str,
-    stream: str,
-    task_root: Path,
+    state: EndpointState, fn: LambdaFunction, version: str, stream: str, task_root: Path
 ) -> dict[str, str]:
+    """An execution environment's variables (the same for each of its invocations)."""
     env = {
         name: os.environ[name]
         for name in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
@@ -189,7 +190,6 @@ def _environment(
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "LOCAL_LAMBDA_FUNCTION_ARN": fn.function_arn,
-            "LOCAL_LAMBDA_REQUEST_ID": request_id,
             "TZ": ":UTC",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
