@@ -155,7 +155,7 @@ def test_an_environment_serves_invocation_after_invocation_as_on_aws(aws: Aws) -
     aws.lambda_.get_waiter("function_updated_v2").wait(FunctionName=name)
     _, third = invoke(aws, name, {})
     assert (third["stage"], third["calls"]) == ("two", 1) and third["pid"] != first["pid"]
-    response, timed_out = invoke(aws, name, {"sleep": 5})
+    _, timed_out = invoke(aws, name, {"sleep": 5})
     assert "Task timed out" in timed_out["errorMessage"]
     _, after = invoke(aws, name, {})
     assert after["calls"] == 1 and after["pid"] != third["pid"]
