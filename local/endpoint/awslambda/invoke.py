@@ -109,6 +109,15 @@ def run_invocation(state: EndpointState, fn: LambdaFunction, body: str | bytes) 
     return Invocation(payload=payload, error=error, log_text="\n".join(lines) + "\n")
 
 
+def _unsupported(fn: LambdaFunction) -> str | None:
+    """Why the endpoint cannot run ``fn``, if it cannot."""
+    if fn.package_type != "Zip":
+        return "container-image functions are not supported by the local endpoint"
+    if not str(fn.run_time or "").startswith("python"):
+        return f"runtime {fn.run_time} is not supported locally (Python handlers only)"
+    return None
+
+
 def _new_log_stream(version: str) -> str:
     return f"{utcnow():%Y/%m/%d}/[{version}]{uuid.uuid4().hex}"
 
@@ -121,12 +130,14 @@ def _run_handler(
     version: str,
 ) -> tuple[bytes, bool, str, int, str]:
     """(payload, error, output, max memory MB, log stream) of one invocation."""
-    if fn.package_type != "Zip":
-        message = "container-image functions are not supported by the local endpoint"
-        return _error_payload(message, "Runtime.Unsupported"), True, "", 0, _new_log_stream(version)
-    if not str(fn.run_time or "").startswith("python"):
-        message = f"runtime {fn.run_time} is not supported locally (Python handlers only)"
-        return _error_payload(message, "Runtime.Unsupported"), True, "", 0, _new_log_stream(version)
+    if unsupported := _unsupported(fn):
+        return (
+            _error_payload(unsupported, "Runtime.Unsupported"),
+            True,
+            "",
+            0,
+            _new_log_stream(version),
+        )
     task_root = _unpack(state.work_dir, fn)
     timeout = float(fn.timeout or 3)
     key = configuration_key(
