@@ -63,8 +63,10 @@ WORKERS = 2
 START_TIMEOUT_S = 90
 JOB_TIMEOUT_S = 300
 MAX_QUARANTINE_RATIO = "0.5"
-# As the test session's settings; small data, short JVMs: the quick JIT tier only. The event
-# log shows which executors ran the tasks.
+# As the test session's settings; small data, short JVMs: the quick JIT tier only, and
+# expressions evaluated without generating Java code to compile (the local[2] session, which
+# generates it, must still write the same bytes). The event log shows which executors ran the
+# tasks.
 CLUSTER_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
@@ -74,6 +76,8 @@ CLUSTER_CONF = {
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
     "spark.eventLog.enabled": "true",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
     "spark.cores.max": str(WORKERS),
@@ -112,6 +116,8 @@ class Cluster:
     master_url: str
     webui_port: int
     worker_dirs: list[Path]
+    procs: list[subprocess.Popen]
+    logs: list[Path]
 
     def state(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.webui_port}/json/"
@@ -133,10 +139,10 @@ def start_daemon(args: list[str], env: dict[str, str], log: Path) -> subprocess.
         )
 
 
-def wait_for_workers(cluster: Cluster, procs: list[subprocess.Popen], logs: list[Path]) -> None:
+def wait_for_workers(cluster: Cluster) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        for proc, log in zip(procs, logs, strict=True):
+        for proc, log in zip(cluster.procs, cluster.logs, strict=True):
             if proc.poll() is not None:
                 pytest.fail(f"{log.name} exited with {proc.returncode}:\n{_tail(log)}")
         try:
@@ -145,7 +151,9 @@ def wait_for_workers(cluster: Cluster, procs: list[subprocess.Popen], logs: list
         except OSError:
             pass  # the master's web UI is not up yet
         time.sleep(0.2)
-    pytest.fail(f"{WORKERS} workers did not register in {START_TIMEOUT_S}s:\n{_tail(logs[0])}")
+    pytest.fail(
+        f"{WORKERS} workers did not register in {START_TIMEOUT_S}s:\n{_tail(cluster.logs[0])}"
+    )
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -174,9 +182,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             logs.append(tmp / f"{work_dir.name}.log")
             worker_env = {**env, "SPARK_WORKER_DIR": str(work_dir)}
             procs.append(start_daemon(worker_args, worker_env, logs[-1]))
-        running = Cluster(master_url, webui, worker_dirs)
-        wait_for_workers(running, procs, logs)
-        yield running
+        # Not waited for here: the daemons start while the local runs go on (``runs``).
+        yield Cluster(master_url, webui, worker_dirs, procs, logs)
     finally:
         # Workers first (each stops its executors), then the master; by process group only.
         for proc in reversed(procs):
@@ -282,6 +289,7 @@ def runs(spark, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> R
             "AWS_DEFAULT_REGION": REGION,
         }
         database = catalogs["cluster"].database
+        wait_for_workers(cluster)
         event_log = run_on_cluster(
             cluster.master_url, tmp / "cluster" / "lake", day, tmp / "cluster", database, aws_env
         )

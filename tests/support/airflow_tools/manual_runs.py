@@ -52,7 +52,11 @@ def run_manual_days(
     api = stack.api
     with glue_runs_held(lake.cfg.bucket):
         sensor_id = trigger_run(api, SENSOR_DAY)["dag_run_id"]
-        wait_until("the sensor day's run to start", lambda: _started(stack, sensor_id), 60)
+        # Not while its task starts: the API server writes the trigger's audit log on its event
+        # loop, and on SQLite that waits for the task-start transaction, which needs that loop
+        # to commit (both stall until the 60 s lock timeout). Once the sensor defers, no task
+        # starts until it fails.
+        wait_until("the sensor day's sensor to defer", lambda: _deferred(stack, sensor_id), 60)
         held_id = trigger_run(api, HELD_DAY)["dag_run_id"]
         glue_run_id = wait_until(
             "transform deferred on a Glue run held in STARTING",
@@ -81,9 +85,12 @@ def run_manual_days(
     return ManualRuns(runs[SENSOR_DAY], runs[HELD_DAY], glue_run_id, second_try_state)
 
 
-def _started(stack: AirflowStack, run_id: str) -> bool | None:
+def _deferred(stack: AirflowStack, run_id: str) -> bool | None:
     run = next(r for r in dag_runs(stack.api) if r["dag_run_id"] == run_id)
-    return True if run["state"] == "running" or run["state"] in FINISHED else None
+    if run["state"] in FINISHED:
+        return True
+    state = task_instance(stack.api, run_id, "wait_for_sales")["state"]
+    return True if state in ("deferred", "failed", "up_for_retry") else None
 
 
 def _deferred_on_held_glue_run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-LATE_AFTER_SECONDS = 45
+LATE_AFTER_SECONDS = 35
 
 # Scheduler-side settings that only make this test faster on a loaded machine; the DAG and
 # its operators are untouched (the stack polls once a second, see stack_settings.py).
