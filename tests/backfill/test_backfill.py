@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -62,7 +61,7 @@ from tests.support.airflow_tools.runs import (
 )
 from tests.support.airflow_tools.stack import LATE_AFTER_SECONDS
 from tests.support.alerts import AlertInbox, alert_run, is_late
-from tests.support.polling import wait_until
+from tests.support.polling import wait_for, wait_until
 from tests.support.seeded_lake import (
     Lake,
     expected_customer_totals,
@@ -463,11 +462,13 @@ def test_the_config_is_the_metastore_variable_and_a_ui_edit_applies_to_the_next_
         state = wait_until("wait_for_sales's first try to end", first_try_over, 120)
         unknown_key = f"unknown key(s) ['bukcet'] in Variable {CONFIG_VARIABLE!r}"
         # The try's state is set before its log is complete: read it until it names the cause.
-        log = task_log(api, run_id, "wait_for_sales", 1)
-        complete_by = time.monotonic() + LOG_COMPLETE_SECONDS
-        while unknown_key not in log and time.monotonic() < complete_by:
-            time.sleep(0.5)
-            log = task_log(api, run_id, "wait_for_sales", 1)
+        log = wait_for(
+            lambda: task_log(api, run_id, "wait_for_sales", 1),
+            lambda text: unknown_key in text,
+            LOG_COMPLETE_SECONDS,
+            interval=0.5,
+            what=f"the log of the first try (ended {state}) to name the unknown key",
+        )
         assert unknown_key in log, f"first try ended {state}:\n{log[-3000:]}"
     finally:
         api.patch(variable, {"key": CONFIG_VARIABLE, "value": local_config_json()})

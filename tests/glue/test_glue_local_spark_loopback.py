@@ -18,15 +18,11 @@ import pytest
 
 from local.repo import REPO_ROOT
 from tests.support.lake import read_manifest, write_customers, write_sales
+from tests.support.short_jvm import NO_CODEGEN, QUICK_JIT, system_properties
 
 pytestmark = pytest.mark.child_process
 
 DAY = "2024-01-15"
-QUICK_JVM = (
-    "-XX:TieredStopAtLevel=1",
-    "-Dspark.sql.codegen.wholeStage=false",
-    "-Dspark.sql.codegen.factoryMode=NO_CODEGEN",
-)
 # Runs the entry point's main, then reports, while its session still runs, the session's
 # settings and every socket the process and its JVM listen on.
 PROBE = """
@@ -71,9 +67,8 @@ def test_a_local_run_listens_on_loopback_only_and_serves_no_ui(tmp_path: Path) -
     env = {
         k: v for k, v in os.environ.items() if k not in ("SPARK_LOCAL_IP", "PYSPARK_SUBMIT_ARGS")
     }
-    # Speed only, nothing the check looks at: a short-lived JVM compiles its hot code with the
-    # quick JIT tier, and Spark evaluates expressions without generating Java code to compile.
-    env["JAVA_TOOL_OPTIONS"] = " ".join(QUICK_JVM)
+    # Speed only, nothing the check looks at (tests/support/short_jvm.py).
+    env["JAVA_TOOL_OPTIONS"] = " ".join([QUICK_JIT, *system_properties(NO_CODEGEN)])
     done = subprocess.run(
         [sys.executable, "-c", PROBE, DAY, str(tmp_path)],
         cwd=REPO_ROOT / "glue_scripts",

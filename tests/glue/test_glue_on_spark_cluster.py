@@ -47,6 +47,7 @@ from sales_job.daily_run import run_sales_etl
 from sales_job.publishing.catalog import GlueCatalog
 from tests.support.endpoint import suite_endpoint, unique
 from tests.support.lake import job_args
+from tests.support.short_jvm import NO_CODEGEN, QUICK_JIT, submit_conf_args
 
 pytestmark = pytest.mark.cluster
 
@@ -73,11 +74,10 @@ CLUSTER_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
-    "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+    "spark.driver.extraJavaOptions": QUICK_JIT,
+    "spark.executor.extraJavaOptions": QUICK_JIT,
     "spark.eventLog.enabled": "true",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    **NO_CODEGEN,
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
     "spark.cores.max": str(WORKERS),
@@ -104,7 +104,7 @@ def spark_daemon_env(tmp: Path) -> dict[str, str]:
         "SPARK_HOME": str(SPARK_HOME),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_LOCAL_DIRS": str(tmp / "local-dirs"),
-        "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1",  # short-lived daemons: quick JIT
+        "SPARK_DAEMON_JAVA_OPTS": QUICK_JIT,  # short-lived daemons
     }
 
 
@@ -207,7 +207,7 @@ def stage_glue_code(folder: Path) -> tuple[Path, Path]:
 
 def cluster_env(master: str, library: Path, events: Path, tmp: Path) -> dict[str, str]:
     conf = {**CLUSTER_CONF, "spark.eventLog.dir": events.as_uri()}
-    conf_args = " ".join(f"--conf {key}={value}" for key, value in conf.items())
+    conf_args = submit_conf_args(conf)
     return {
         **os.environ,
         "SPARK_LOCAL_IP": "127.0.0.1",
