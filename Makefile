@@ -21,11 +21,9 @@ $(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile local/spark_cl
 	@scripts/check_prereqs.sh $(PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	@# Bytecode is compiled here, once: uv does not by default, and where PYTHONDONTWRITEBYTECODE
-	@# is set every Airflow process would compile Airflow's sources again (about 2.5 s each).
 	@# --quiet: one line here instead of one per package (about 200); errors still show.
 	@echo "syncing $(VENV) with requirements/dev.lock (a few minutes the first time)"
-	@$(BIN)/uv pip sync --quiet --python $(BIN)/python --compile-bytecode requirements/dev.lock
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
 	@# The one place that puts the project's code on sys.path, for every venv tool (pytest,
 	@# scripts, Airflow): plugins/ (as on MWAA), glue_scripts/ (as on Glue) and the repo root.
 	@# sales_etl_plugins.pth is this file's former name: older venvs must not keep it.
@@ -34,7 +32,15 @@ $(STAMP): requirements/dev.lock scripts/check_prereqs.sh Makefile local/spark_cl
 	  printf '%s\n' $(CURDIR)/plugins $(CURDIR)/glue_scripts $(CURDIR) > "$$site/sales_etl_paths.pth"
 	@# Local Spark drivers (the endpoint's, the tests') start from the classes one job run
 	@# loaded, recorded once here (about 25 s): a Spark session then starts in about 1.6 s, not 2.6.
-	$(BIN)/python -m local.spark_class_archive
+	@# Beside it, on the other core, the packages' bytecode is compiled once (about 30 CPU-s):
+	@# where PYTHONDONTWRITEBYTECODE is set every Airflow process would otherwise compile
+	@# Airflow's sources again (about 2.5 s each). A file that does not compile is named here
+	@# and left to fail where it is imported, if it ever is.
+	@site=$$($(BIN)/python -c 'import site; print(site.getsitepackages()[0])') || exit 1; \
+	  { $(BIN)/python -m compileall -q -j 0 "$$site" || true; } & compiling=$$!; \
+	  echo "$(BIN)/python -m local.spark_class_archive"; \
+	  $(BIN)/python -m local.spark_class_archive; recorded=$$?; \
+	  wait $$compiling; exit $$recorded
 	@touch $@
 
 lint: venv

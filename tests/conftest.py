@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -39,6 +40,7 @@ def spark() -> Iterator[SparkSession]:
     from pyspark.sql import SparkSession
 
     from local.endpoint.spark.class_archive import driver_java_options
+    from tests.support.spark_settings import NO_CODEGEN
 
     session = (
         SparkSession.builder.master("local[2]")
@@ -50,8 +52,11 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
-        # The class archive of `make venv`; the full JIT: the session runs hundreds of jobs.
-        .config("spark.driver.extraJavaOptions", driver_java_options(long_lived=True))
+        # The class archive of `make venv` and the quick JIT, as every local driver, and no
+        # code generated per query (tests/support/spark_settings.py): hundreds of runs on a
+        # few rows each, where compiling costs more than it saves.
+        .config("spark.driver.extraJavaOptions", driver_java_options())
+        .config(map=NO_CODEGEN)
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -85,3 +90,9 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The session is over: spare its exit the collector's last pass over every object
+    # Airflow, Spark and moto hold.
+    gc.freeze()

@@ -36,7 +36,7 @@ from tests.support.endpoint import suite_endpoint, unique
 from tests.support.iam.evaluation import evaluate, statements_of
 from tests.support.iam.policies import render_role_policies
 from tests.support.lake import job_args, read_manifest
-from tests.support.short_jvm import NO_CODEGEN, submit_conf_args
+from tests.support.spark_settings import NO_CODEGEN, submit_conf_args
 
 pytestmark = pytest.mark.child_process
 
@@ -44,8 +44,8 @@ DAYS = ("2024-01-15", "2024-01-16", "2024-01-17")
 RERUN_DAY = DAYS[0]  # its rerun rebuilds customer_metrics of both later days
 BUCKET = "killed-runs-lake"  # the tables' locations; the job writes the lake folder itself
 # A short-lived JVM: the quick JIT and the class archive `make venv` records, as the
-# endpoint's own job processes start, and no code generated per query (tests/support/short_jvm.py;
-# the rerun after each kill uses the session's, which generates it).
+# endpoint's own job processes start, and no code generated per query, as the test session
+# (tests/support/spark_settings.py).
 SPARK_ARGS = f"--master local[1] {submit_conf_args(NO_CODEGEN)} {local_spark_submit_args()}"
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from local.repo import REPO_ROOT
 from tests.support.lake import read_manifest, write_customers, write_sales
-from tests.support.short_jvm import NO_CODEGEN, QUICK_JIT, system_properties
+from tests.support.spark_settings import NO_CODEGEN, QUICK_JIT, system_properties
 
 pytestmark = pytest.mark.child_process
 
@@ -67,7 +67,7 @@ def test_a_local_run_listens_on_loopback_only_and_serves_no_ui(tmp_path: Path) -
     env = {
         k: v for k, v in os.environ.items() if k not in ("SPARK_LOCAL_IP", "PYSPARK_SUBMIT_ARGS")
     }
-    # Speed only, nothing the check looks at (tests/support/short_jvm.py).
+    # Speed only, nothing the check looks at (tests/support/spark_settings.py).
     env["JAVA_TOOL_OPTIONS"] = " ".join([QUICK_JIT, *system_properties(NO_CODEGEN)])
     done = subprocess.run(
         [sys.executable, "-c", PROBE, DAY, str(tmp_path)],

@@ -8,7 +8,9 @@ job's entry point as Glue would (the published script, the `sales_job` package o
 published `sales_etl_lib.zip`, shipped to executors with `--py-files` as Glue's
 `--extra-py-files` does) on a small lake whose day 1 is processed, and requires day 2's outputs
 to be identical to the same run on `local[2]` (the test session) on a copy of that lake. Day 2
-reads day 1's customer_metrics, so the run exercises every read and write the job makes.
+reads day 1's customer_metrics, so the run exercises every read and write the job makes. The
+cluster evaluates expressions as every local driver does, without generated code; the local
+day 2 generates code per query, as Glue does: their bytes must still be the same.
 
 The job uses no Python UDFs, so executors never start Python; the zip still reaches them, the
 way Glue ships it, and the test checks that it did.
@@ -26,6 +28,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,7 +50,7 @@ from sales_job.daily_run import run_sales_etl
 from sales_job.publishing.catalog import GlueCatalog
 from tests.support.endpoint import suite_endpoint, unique
 from tests.support.lake import job_args
-from tests.support.short_jvm import NO_CODEGEN, QUICK_JIT, submit_conf_args
+from tests.support.spark_settings import NO_CODEGEN, QUICK_JIT, submit_conf_args
 
 pytestmark = pytest.mark.cluster
 
@@ -65,9 +68,8 @@ START_TIMEOUT_S = 90
 JOB_TIMEOUT_S = 300
 MAX_QUARANTINE_RATIO = "0.5"
 # As the test session's settings; small data, short JVMs: the quick JIT tier only, and
-# expressions evaluated without generating Java code to compile (the local[2] session, which
-# generates it, must still write the same bytes). The event log shows which executors ran the
-# tasks.
+# expressions evaluated without generating Java code to compile. The event log shows which
+# executors ran the tasks.
 CLUSTER_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
@@ -254,6 +256,19 @@ def write_lake(base: Path) -> None:
     )
 
 
+@contextmanager
+def code_generated_per_query(spark) -> Iterator[None]:
+    """Spark's defaults, as on Glue, for a run in the session (which sets ``NO_CODEGEN``)."""
+    saved = {key: spark.conf.get(key) for key in NO_CODEGEN}
+    spark.conf.set("spark.sql.codegen.wholeStage", "true")
+    spark.conf.set("spark.sql.codegen.factoryMode", "FALLBACK")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            spark.conf.set(key, value)
+
+
 @dataclass
 class Runs:
     local_lake: Path
@@ -294,7 +309,8 @@ def runs(spark, cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> R
             cluster.master_url, tmp / "cluster" / "lake", day, tmp / "cluster", database, aws_env
         )
         args = job_args(tmp / "local" / "lake", day, max_quarantine_ratio=ratio)
-        run_sales_etl(spark, args, catalogs["local"])
+        with code_generated_per_query(spark):
+            run_sales_etl(spark, args, catalogs["local"])
     return Runs(tmp / "local" / "lake", tmp / "cluster" / "lake", event_log, cluster)
 
 

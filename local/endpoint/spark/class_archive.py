@@ -26,23 +26,20 @@ from pathlib import Path
 from local.process_group import stop_process_group, wait_until_gone
 
 ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
-# The quick JIT tier alone halves a short-lived local JVM's start (tiny data, short runs).
-# A driver that serves hundreds of runs (the tests' session) does better with the full JIT;
-# the warm Glue driver does not: a demo's six runs would not pay for the compiling.
+# The quick JIT tier alone halves a local JVM's start, and on a laptop's few rows it stays
+# the cheaper one: the full JIT's compiler threads keep busy through hundreds of small runs.
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 # Recording lists every class it cannot keep (signed jars, old class files) as a warning.
 QUIET_CDS = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 RECORD_TIMEOUT_SECONDS = 600.0
 
 
-def driver_java_options(*, long_lived: bool = False) -> str:
-    """``spark.driver.extraJavaOptions`` for a local driver: the quick JIT unless it is
-    ``long_lived``, and the archive when there is one (Spark splits these options on spaces:
-    a path with one is left out)."""
-    jit = [] if long_lived else [QUICK_JIT]
+def driver_java_options() -> str:
+    """``spark.driver.extraJavaOptions`` for a local driver: the quick JIT, and the archive
+    when there is one (Spark splits these options on spaces: a path with one is left out)."""
     if not ARCHIVE.is_file() or any(c.isspace() or c in "'\"" for c in str(ARCHIVE)):
-        return " ".join(jit)
-    return " ".join([*jit, f"-XX:SharedArchiveFile={ARCHIVE}", *QUIET_CDS])
+        return QUICK_JIT
+    return " ".join([QUICK_JIT, f"-XX:SharedArchiveFile={ARCHIVE}", *QUIET_CDS])
 
 
 def local_spark_submit_args(java_options: str | None = None) -> str:
