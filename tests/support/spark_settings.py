@@ -1,12 +1,12 @@
 """The tests' Spark settings, speed only: for their session, a child run, a cluster.
 
 The tests run the job hundreds of times on a few rows each, where compiling is most of a
-JVM's work: every test JVM compiles its hot code with the quick JIT tier only (``QUICK_JIT``,
-as every local driver) and evaluates expressions without generating Java code per query
-(``NO_CODEGEN``). The job's results do not depend on either: the cluster test requires a run
-with code generated per query, as on Glue, to write the same bytes. The endpoint's drivers do
-generate it: they run any script, and Spark's interpreted path cannot decode some typed
-objects (``spark.catalog.listTables()`` fails without generated code).
+JVM's work: the JVMs they start themselves compile hot code with the quick JIT tier only
+(``QUICK_JIT``, as every local driver) and evaluate expressions without generating Java code
+per query (``NO_CODEGEN``). The job's results do not depend on either: the cluster test
+requires a run with code generated per query, as on Glue, to write the same bytes. The
+endpoint's drivers do generate it: they run any script, and Spark's interpreted path cannot
+decode some typed objects (``spark.catalog.listTables()`` fails without generated code).
 """
 
 from __future__ import annotations
