@@ -50,7 +50,7 @@ from sales_job.daily_run import run_sales_etl
 from sales_job.publishing.catalog import GlueCatalog
 from tests.support.endpoint import suite_endpoint, unique
 from tests.support.lake import job_args
-from tests.support.spark_settings import NO_CODEGEN, QUICK_JIT, submit_conf_args
+from tests.support.spark_settings import CODEGEN, NO_CODEGEN, QUICK_JIT, submit_conf_args
 
 pytestmark = pytest.mark.cluster
 
@@ -259,9 +259,9 @@ def write_lake(base: Path) -> None:
 @contextmanager
 def code_generated_per_query(spark) -> Iterator[None]:
     """Spark's defaults, as on Glue, for a run in the session (which sets ``NO_CODEGEN``)."""
-    saved = {key: spark.conf.get(key) for key in NO_CODEGEN}
-    spark.conf.set("spark.sql.codegen.wholeStage", "true")
-    spark.conf.set("spark.sql.codegen.factoryMode", "FALLBACK")
+    saved = {key: spark.conf.get(key) for key in CODEGEN}
+    for key, value in CODEGEN.items():
+        spark.conf.set(key, value)
     try:
         yield
     finally:

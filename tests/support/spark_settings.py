@@ -19,8 +19,13 @@ NO_CODEGEN = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
+# The same settings at Spark's defaults, as on Glue: code generated per query.
+CODEGEN = {
+    "spark.sql.codegen.wholeStage": "true",
+    "spark.sql.codegen.factoryMode": "FALLBACK",
+}
 
-__all__ = ["NO_CODEGEN", "QUICK_JIT", "submit_conf_args", "system_properties"]
+__all__ = ["CODEGEN", "NO_CODEGEN", "QUICK_JIT", "submit_conf_args", "system_properties"]
 
 
 def submit_conf_args(conf: Mapping[str, str]) -> str:
