@@ -8,7 +8,10 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-TIMEOUT_SECONDS = 10
+HEALTH_TIMEOUT_SECONDS = 10
+# Longer than the API server's own wait for SQLite's write lock (60 s, stack_settings.py): a
+# request stalled behind another component's write is answered late, not abandoned half-done.
+TIMEOUT_SECONDS = 75
 
 
 class ApiError(RuntimeError):
@@ -29,7 +32,9 @@ class AirflowApi:
 
     def health(self) -> dict[str, Any]:
         """``GET /api/v2/monitor/health`` (no login needed); raises ApiError if unreachable."""
-        return self._request("GET", "/api/v2/monitor/health", auth=False)
+        return self._request(
+            "GET", "/api/v2/monitor/health", auth=False, timeout=HEALTH_TIMEOUT_SECONDS
+        )
 
     def get(self, path: str, **query: Any) -> dict[str, Any]:
         if query:
@@ -51,7 +56,12 @@ class AirflowApi:
         return str(body["access_token"])
 
     def _request(
-        self, method: str, path: str, auth: bool = True, payload: Any = None
+        self,
+        method: str,
+        path: str,
+        auth: bool = True,
+        payload: Any = None,
+        timeout: float = TIMEOUT_SECONDS,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json"}
         data = None
@@ -65,7 +75,7 @@ class AirflowApi:
             self.base_url + path, data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")[:300]

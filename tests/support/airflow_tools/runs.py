@@ -50,17 +50,16 @@ def backfill(
         started = time.time()
         log = stack.log_dir / (f"{name}.log" if attempt == 1 else f"{name}-try{attempt}.log")
         created = run_airflow(args, stack.env, log, timeout_seconds=180)
-        # Tried again only after a lock conflict, once the backfill it left is cancelled.
         if created.ok or DATABASE_LOCKED not in created.log_tail():
             return created
-        if not _cancel_backfills_created_since(stack.api, started):
-            return created
+        # Tried again after a lock conflict: the runs were rolled back, and the empty backfill
+        # it committed is cancelled first, unless the scheduler has already marked it complete.
+        _cancel_backfills_created_since(stack.api, started)
     return created
 
 
-def _cancel_backfills_created_since(api: AirflowApi, started: float) -> bool:
-    """Cancel the DAG's unfinished backfills created at or after ``started`` (a time.time());
-    True if there was one."""
+def _cancel_backfills_created_since(api: AirflowApi, started: float) -> None:
+    """Cancel the DAG's unfinished backfills created at or after ``started`` (a time.time())."""
     backfills = api.get("/api/v2/backfills", dag_id=DAG_ID)["backfills"]
     left = [
         b
@@ -70,7 +69,6 @@ def _cancel_backfills_created_since(api: AirflowApi, started: float) -> bool:
     ]
     for b in left:
         api.put(f"/api/v2/backfills/{b['id']}/cancel")
-    return bool(left)
 
 
 def wait_for_runs(
