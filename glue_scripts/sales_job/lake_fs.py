@@ -60,9 +60,11 @@ class LakeFs:
     def __init__(self, spark: SparkSession) -> None:
         self._jvm: Any = spark._jvm  # type: ignore[attr-defined]
         self._conf: Any = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+        # Looked up once: each package of the dotted name is a Py4J round trip.
+        self._path_class: Any = self._jvm.org.apache.hadoop.fs.Path
 
     def _resolve(self, uri: str) -> tuple[Any, Any]:
-        path = self._jvm.org.apache.hadoop.fs.Path(uri)
+        path = self._path_class(uri)
         return path.getFileSystem(self._conf), path
 
     def name(self, uri: str) -> str:

@@ -63,7 +63,23 @@ SORT_COLUMNS = {
 }
 
 
+# PySpark looks these classes up by simple name on every `F.*` call, column list and session
+# look-up: a Py4J round trip whose JVM side tries the name in each package PySpark imports,
+# every miss a scan of every jar on the classpath (about 12% of a small run's JVM time,
+# benchmarks/pyspark_lookup_benchmark.py). Bound once as attributes of the session's JVM view,
+# later look-ups stay in Python. The classes do not change for the life of the JVM.
+CLASSES_PYSPARK_LOOKS_UP = ("functions", "PythonUtils", "SparkSession")
+
+
+def bind_classes_pyspark_looks_up(spark: SparkSession) -> None:
+    jvm = spark.sparkContext._jvm
+    for name in CLASSES_PYSPARK_LOOKS_UP:
+        if name not in vars(jvm):
+            setattr(jvm, name, getattr(jvm, name))
+
+
 def configure_session(spark: SparkSession) -> None:
+    bind_classes_pyspark_looks_up(spark)
     # Overwrite replaces only the partitions present in the written data.
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     # With concurrent writers the writer adds no sort of its own by partition column, which
