@@ -1,4 +1,4 @@
-"""The Glue job with PySpark's class look-ups bound once (``sales_job.spark_io``) against
+"""The Glue job with PySpark's class look-ups bound once (``sales_job.py4j_lookups``) against
 PySpark's default, a look-up by name over Py4J on every call: warm runs in one JVM.
 
     python -m benchmarks.pyspark_lookup_benchmark [--rounds 4]
@@ -22,12 +22,12 @@ from pyspark.sql import SparkSession
 from local.data.synthetic_sales import RECIPE_SALES, write_recipe_sample_lake
 from local.endpoint.spark.class_archive import driver_java_options
 from local.in_memory_catalog import InMemoryCatalog
-from sales_job import spark_io
+from sales_job import py4j_lookups
 from sales_job.args import validate_job_args
 from sales_job.daily_run import run_sales_etl
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-BOUND = spark_io.CLASSES_PYSPARK_LOOKS_UP
+BOUND = py4j_lookups.CLASSES_PYSPARK_LOOKS_UP
 
 
 def jvm_cpu_seconds(pid: int) -> float:
@@ -37,7 +37,7 @@ def jvm_cpu_seconds(pid: int) -> float:
 
 def use_bindings(spark: SparkSession, bound: bool) -> None:
     """Bound: the job binds the classes as it starts. Default: it binds none, none are bound."""
-    spark_io.CLASSES_PYSPARK_LOOKS_UP = BOUND if bound else ()
+    py4j_lookups.CLASSES_PYSPARK_LOOKS_UP = BOUND if bound else ()
     jvm = vars(spark.sparkContext._jvm)
     for name in BOUND:
         jvm.pop(name, None)

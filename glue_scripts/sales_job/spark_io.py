@@ -28,6 +28,7 @@ from sales_job.frames import empty_frame
 from sales_job.lake_fs import Entry, LakeFs
 from sales_job.lake_listing import Snapshot
 from sales_job.publishing.versions import write_version
+from sales_job.py4j_lookups import bind_classes_pyspark_looks_up
 from sales_job.run_context import RunContext
 from sales_job.validation import (
     FIRST_COPIES_SCHEMA,
@@ -61,21 +62,6 @@ SORT_COLUMNS = {
     "customer_daily": ("customer_id",),
     "customer_metrics": ("customer_id",),
 }
-
-
-# PySpark looks these classes up by simple name on every `F.*` call, column list and session
-# look-up: a Py4J round trip whose JVM side tries the name in each package PySpark imports,
-# every miss a scan of every jar on the classpath (about 12% of a small run's JVM time,
-# benchmarks/pyspark_lookup_benchmark.py). Bound once as attributes of the session's JVM view,
-# later look-ups stay in Python. The classes do not change for the life of the JVM.
-CLASSES_PYSPARK_LOOKS_UP = ("functions", "PythonUtils", "SparkSession")
-
-
-def bind_classes_pyspark_looks_up(spark: SparkSession) -> None:
-    jvm = spark.sparkContext._jvm
-    for name in CLASSES_PYSPARK_LOOKS_UP:
-        if name not in vars(jvm):
-            setattr(jvm, name, getattr(jvm, name))
 
 
 def configure_session(spark: SparkSession) -> None:

@@ -6,6 +6,8 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from pyspark.sql import functions as F
+
 from local.data.synthetic_sales import RECIPE_CUSTOMERS, RECIPE_SALES, write_recipe_sample_lake
 from sales_job.aggregates import (
     customer_daily,
@@ -27,6 +29,7 @@ from sales_job.contract import (
 )
 from sales_job.csv_lines import first_content_line, parse_lines, plan_header
 from sales_job.manifest import collect_line_counts
+from sales_job.py4j_lookups import bind_classes_pyspark_looks_up
 from sales_job.run_context import RunContext
 from sales_job.spark_io import without_later_copies
 from sales_job.validation import check_rows, select_customers
@@ -282,3 +285,25 @@ def test_recipe_sample_matches_recipe_semantics(spark, tmp_path):
         v[0] for v in expected_daily.values()
     )
     assert all(m["rows_in"] == m["rows_valid"] == 2 for m in manifests)
+
+
+def test_pyspark_looks_up_no_class_or_method_again_once_bound(spark, monkeypatch):
+    def column_calls():
+        F.col("a").isNull()  # functions.col, then a method of the Column it returns
+        F.lit(1)
+        spark.range(1).select("id")  # PythonUtils.toSeq
+
+    bind_classes_pyspark_looks_up(spark)
+    column_calls()  # each method's first use looks it up
+    client = spark.sparkContext._gateway._gateway_client
+    sent: list[str] = []
+    send = client.send_command
+    monkeypatch.setattr(
+        client,
+        "send_command",
+        lambda command, *a, **k: sent.append(command) or send(command, *a, **k),
+    )
+    column_calls()
+    # Py4J's reflection command ("r"): a class or a class's member looked up by name.
+    assert [c for c in sent if c.startswith("r\n")] == []
+    assert sent  # the calls themselves still reach the JVM
