@@ -5,7 +5,7 @@ PySpark's default, a look-up by name over Py4J on every call: warm runs in one J
 
 Each round runs every day of the recipe's sample twice, once per variant, the variants' order
 alternating from round to round. Reported per variant: the sums of wall time, of the JVM's CPU
-time (from /proc, so Linux only) and of this process's CPU time, and the ratios bound / default.
+time and of this process's CPU time, and the ratios bound / default.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from pyspark.sql import SparkSession
 
 from local.data.synthetic_sales import RECIPE_SALES, write_recipe_sample_lake
@@ -30,9 +31,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 BOUND = py4j_lookups.CLASSES_PYSPARK_LOOKS_UP
 
 
-def jvm_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def use_bindings(spark: SparkSession, bound: bool) -> None:
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    jvm_pid = spark.sparkContext._gateway.proc.pid  # type: ignore[union-attr]
+    jvm_process = psutil.Process(spark.sparkContext._gateway.proc.pid)  # type: ignore[union-attr]
     lake = Path(tempfile.mkdtemp(prefix="pyspark-lookup-benchmark-"))
     write_recipe_sample_lake(lake)
     catalog = InMemoryCatalog(lake)
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         for day in days:
             for bound in (True, False) if round_number % 2 else (False, True):
                 use_bindings(spark, bound)
-                before = (time.perf_counter(), jvm_cpu_seconds(jvm_pid), time.process_time())
+                before = (time.perf_counter(), cpu_seconds(jvm_process), time.process_time())
                 run(day)
-                after = (time.perf_counter(), jvm_cpu_seconds(jvm_pid), time.process_time())
+                after = (time.perf_counter(), cpu_seconds(jvm_process), time.process_time())
                 totals[bound].append(
                     (after[0] - before[0], after[1] - before[1], after[2] - before[2])
                 )
