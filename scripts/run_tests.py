@@ -1,13 +1,14 @@
-"""`make test`: the whole suite as two pytest sessions side by side, one exit status.
+"""`make test`: the whole suite as three pytest sessions side by side, one exit status.
 
-The Airflow suites (the backfill through a real scheduler, the end-to-end DAG runs) and the
-Spark cluster check spend most of their time waiting (scheduler polls, a sensor timing out, a
-deadline passing, JVMs starting), while the rest of the suite is mostly Spark work on the
-shared session. Run one after the other they take the sum of both; side by side, about the
-longer of the two. Each session has its own fixtures (endpoint, Spark session, Airflow home;
-ports are chosen free), so they share nothing. The second session's output follows the first's.
+The Airflow suites (the backfill through a real scheduler, the end-to-end DAG runs) spend
+much of their time waiting (scheduler polls, a sensor timing out, a deadline passing); the
+tests on the shared Spark session keep about one core busy; the rest (the endpoint, deploy,
+Lambda) mixes both. One after the other they take the sum of all three; side by side, about
+their CPU time over the two cores. Each session has its own fixtures (endpoint, Spark
+session, Airflow home; ports are chosen free), so they share nothing. The first session's
+output comes as it runs, the others' after it.
 
-    python scripts/run_tests.py [pytest args for both sessions]
+    python scripts/run_tests.py [pytest args for every session]
 """
 
 from __future__ import annotations
@@ -16,37 +17,56 @@ import signal
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 
-# The backfill tests are e2e tests too. child_process tests wait on a process of their own
-# (a JVM, a CLI, an Airflow import): beside the waiting suites they use otherwise idle CPU.
-WAITING_SUITES = "e2e or cluster or child_process"
+# Name -> marker expression; together they select every test once. tests/conftest.py marks
+# `spark_session` each test that uses the shared SparkSession (the `spark` fixture).
+AIRFLOW_AND_CLUSTER = "e2e or cluster"
+ON_SPARK_SESSION = f"spark_session and not ({AIRFLOW_AND_CLUSTER})"
+SESSIONS = {
+    "the rest": f"not ({AIRFLOW_AND_CLUSTER} or {ON_SPARK_SESSION})",
+    "on the Spark session": ON_SPARK_SESSION,
+    "Airflow and the cluster": AIRFLOW_AND_CLUSTER,
+}
+NO_TESTS_COLLECTED = 5  # pytest.ExitCode.NO_TESTS_COLLECTED, without importing pytest here
 
 
 def main(extra: list[str]) -> int:
     pytest = [sys.executable, "-m", "pytest", *extra]
-    with tempfile.TemporaryFile(mode="w+", prefix="waiting-suites-") as waiting_log:
-        waiting = subprocess.Popen(
-            [*pytest, "-m", WAITING_SUITES], stdout=waiting_log, stderr=subprocess.STDOUT
-        )
-        rest = subprocess.Popen([*pytest, "-m", f"not ({WAITING_SUITES})"])
+    (_, first), *others = SESSIONS.items()
+    with ExitStack() as stack:
+        logs = [
+            stack.enter_context(tempfile.TemporaryFile(mode="w+", prefix="pytest-session-"))
+            for _ in others
+        ]
+        procs = [subprocess.Popen([*pytest, "-m", first])]
+        procs += [
+            subprocess.Popen([*pytest, "-m", expression], stdout=log, stderr=subprocess.STDOUT)
+            for (_, expression), log in zip(others, logs, strict=True)
+        ]
         try:
-            rest_status = rest.wait()
-            waiting_status = waiting.wait()
+            statuses = [proc.wait() for proc in procs]
         except KeyboardInterrupt:
-            # pytest tears its fixtures down on SIGINT: forward it, by PID, and wait for both.
-            for proc in (rest, waiting):
+            # pytest tears its fixtures down on SIGINT: forward it, by PID, and wait for each.
+            for proc in procs:
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGINT)
-            rest.wait()
-            waiting.wait()
+            for proc in procs:
+                proc.wait()
             raise
         finally:
-            waiting_log.seek(0)
-            print(f"\n===== pytest -m '{WAITING_SUITES}' =====")
-            sys.stdout.write(waiting_log.read())
+            for (name, expression), log in zip(others, logs, strict=True):
+                log.seek(0)
+                print(f"\n===== {name}: pytest -m '{expression}' =====")
+                sys.stdout.write(log.read())
             sys.stdout.flush()
-    print(f"\nexit {rest_status} (the rest), {waiting_status} (-m '{WAITING_SUITES}')")
-    return rest_status or waiting_status
+    outcome = ", ".join(
+        f"{status} ({name})" for status, name in zip(statuses, SESSIONS, strict=True)
+    )
+    print(f"\nexit {outcome}")
+    # A session whose markers select none of the tests asked for (a path given) finds none.
+    ran = [status for status in statuses if status != NO_TESTS_COLLECTED]
+    return next((status for status in ran if status), 0) if ran else NO_TESTS_COLLECTED
 
 
 if __name__ == "__main__":

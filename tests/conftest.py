@@ -92,6 +92,12 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # scripts/run_tests.py gives the tests on the shared SparkSession a session of their own.
+    if "spark" in getattr(item, "fixturenames", ()):
+        item.add_marker("spark_session")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # The session is over: spare its exit the collector's last pass over every object
     # Airflow, Spark and moto hold.
