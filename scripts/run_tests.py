@@ -24,7 +24,7 @@ from contextlib import ExitStack
 AIRFLOW_AND_CLUSTER = "e2e or cluster"
 ON_SPARK_SESSION = f"spark_session and not ({AIRFLOW_AND_CLUSTER})"
 SESSIONS = {
-    "the rest": f"not ({AIRFLOW_AND_CLUSTER} or {ON_SPARK_SESSION})",
+    "the rest": f"not ({AIRFLOW_AND_CLUSTER} or spark_session)",
     "on the Spark session": ON_SPARK_SESSION,
     "Airflow and the cluster": AIRFLOW_AND_CLUSTER,
 }
